@@ -1,0 +1,18 @@
+//! Plumbing shared by every gatehouse service: Ory's error envelope, configuration loading
+//! (files, environment overlay, `file://`/`base64://`/`http(s)://` URLs), secret tokens, the
+//! clock, Go-style durations, health and version endpoints, and pagination tokens.
+
+pub mod clock;
+pub mod config;
+pub mod duration;
+pub mod error;
+pub mod health;
+pub mod loader;
+pub mod pagination;
+pub mod token;
+
+pub use clock::Clock;
+pub use error::{ApiError, ErrorBody};
+
+/// The gatehouse version, reported by `/version` and `gatehouse version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,3 @@
+//! Self-service flows and the `ui` container they carry.
+
+pub mod ui;

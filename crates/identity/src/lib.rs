@@ -1,0 +1,9 @@
+//! The identity service, wire-compatible with Ory Kratos: identity schemas, identities and
+//! their credentials, self-service flows (registration, login, logout), sessions, the admin
+//! API and the built-in UI's routes.
+//!
+//! Layers: `api/` (axum handlers and wire DTOs) calls the domain modules (`flow/`,
+//! `identity/`, `session/`, `credential/`, `schema/`), which reach the database only through
+//! `store/`.
+
+pub mod flow;
