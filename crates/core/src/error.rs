@@ -29,7 +29,8 @@ pub struct ErrorBody {
 #[derive(Clone, Debug)]
 pub struct ApiError {
     pub http_status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed so `Result<T, ApiError>` stays small on every hot path.
+    pub body: Box<ErrorBody>,
     pub extra: Map<String, Value>,
 }
 
@@ -38,7 +39,7 @@ impl ApiError {
     pub fn new(status: StatusCode) -> Self {
         Self {
             http_status: status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 id: None,
                 code: status.as_u16(),
                 status: status.canonical_reason().unwrap_or("Error").to_string(),
@@ -47,7 +48,7 @@ impl ApiError {
                 debug: None,
                 details: None,
                 message: default_message(status).to_string(),
-            },
+            }),
             extra: Map::new(),
         }
     }

@@ -16,3 +16,9 @@ pub use error::{ApiError, ErrorBody};
 
 /// The gatehouse version, reported by `/version` and `gatehouse version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Installs ring as the process's TLS provider (the only one gatehouse builds with).
+/// Idempotent; call before building any HTTP client.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

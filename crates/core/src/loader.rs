@@ -19,6 +19,7 @@ pub async fn load(url: &str) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("invalid base64 data: {e}"));
     }
     if url.starts_with("http://") || url.starts_with("https://") {
+        crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
