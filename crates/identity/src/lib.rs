@@ -6,4 +6,15 @@
 //! `identity/`, `session/`, `credential/`, `schema/`), which reach the database only through
 //! `store/`.
 
+pub mod api;
+pub mod boot;
+pub mod config;
+pub mod credential;
 pub mod flow;
+pub mod identity;
+pub mod ratelimit;
+pub mod schema;
+pub mod service;
+pub mod session;
+pub mod settings;
+pub mod store;

@@ -1,0 +1,223 @@
+//! Turning a config into a running service: settings resolved with every default, the
+//! database connected and migrated, schemas loaded, hashing pool and limiter set up.
+
+use crate::config::{Config, HashAlgorithm, HookConfig, SameSite};
+use crate::credential::hash::{HashPool, Hasher};
+use crate::ratelimit::{FailureLimiter, RateLimitConfig};
+use crate::schema::SchemaRegistry;
+use crate::service::{Service, SharedService};
+use crate::settings::{CookieSettings, FlowSettings, PasswordSettings, Settings};
+use crate::store::SqlStore;
+use gatehouse_core::Clock;
+use gatehouse_store::Db;
+use std::sync::Arc;
+
+/// Connects to `dsn` and applies the identity migrations; returns the versions applied.
+pub async fn migrate(dsn: &str) -> Result<Vec<i64>, String> {
+    let db = Db::connect(dsn).await.map_err(|e| e.to_string())?;
+    let applied = SqlStore::new(db.clone())
+        .migrate()
+        .await
+        .map_err(|e| e.to_string());
+    db.close().await;
+    applied
+}
+
+/// Builds the service. The database is migrated on start (SQLite and PostgreSQL alike), so
+/// `serve` works on an empty database; `migrate sql` exists for deployments that migrate
+/// in a separate job first.
+pub async fn build(cfg: Config) -> Result<SharedService, String> {
+    let settings = resolve(&cfg);
+    let dsn = cfg.dsn.clone().ok_or("config key `dsn`: required")?;
+    let db = Db::connect(&dsn)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let store = SqlStore::new(db);
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let schemas = load_schemas(&cfg).await?;
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let hashes = HashPool::new(hasher(&cfg), cpus);
+    let rl = &cfg.gatehouse.rate_limit;
+    let limiter = FailureLimiter::new(RateLimitConfig {
+        enabled: rl.enabled,
+        max_failures: rl.max_failures,
+        base_delay: rl.base_delay,
+        max_delay: rl.max_delay,
+        window: rl.window,
+    });
+    let ui = &cfg.gatehouse.ui;
+    let mut branding = gatehouse_ui::Branding::default();
+    if let Some(n) = &ui.product_name {
+        branding.product_name = n.clone();
+    }
+    branding.logo_url = ui.logo_url.clone();
+    if let Some(c) = &ui.accent_color {
+        branding.accent_color = c.clone();
+    }
+    if cfg.dev && cfg.secrets.default.is_empty() && cfg.secrets.cookie.is_empty() {
+        tracing::warn!(
+            "dev mode: generated random secrets; sessions survive restarts but logout links do not"
+        );
+    }
+    Ok(Arc::new(Service {
+        settings,
+        store,
+        schemas,
+        hashes,
+        limiter,
+        clock: Clock::system(),
+        branding,
+    }))
+}
+
+async fn load_schemas(cfg: &Config) -> Result<SchemaRegistry, String> {
+    if cfg
+        .identity
+        .schemas
+        .iter()
+        .all(|s| s.url.starts_with("gatehouse:"))
+    {
+        return SchemaRegistry::dev_default();
+    }
+    let entries: Vec<(String, String)> = cfg
+        .identity
+        .schemas
+        .iter()
+        .map(|s| (s.id.clone(), s.url.clone()))
+        .collect();
+    SchemaRegistry::load(&entries, &cfg.identity.default_schema_id).await
+}
+
+fn hasher(cfg: &Config) -> Hasher {
+    match cfg.hashers.algorithm {
+        HashAlgorithm::Bcrypt => Hasher::Bcrypt {
+            cost: cfg.hashers.bcrypt.cost,
+        },
+        HashAlgorithm::Argon2 => {
+            let a = &cfg.hashers.argon2;
+            Hasher::Argon2 {
+                memory_kib: (a.memory.0 / 1024).clamp(8, u64::from(u32::MAX)) as u32,
+                iterations: a.iterations,
+                parallelism: a.parallelism,
+                salt_length: a.salt_length,
+                key_length: a.key_length,
+            }
+        }
+    }
+}
+
+/// Whether the `session` hook runs after password registration: per-method hooks replace
+/// the generic list when set (Kratos does not merge them).
+fn issues_session(cfg: &Config) -> bool {
+    let after = &cfg.selfservice.flows.registration.after;
+    let hooks: &[HookConfig] = match &after.password {
+        Some(m) if !m.hooks.is_empty() => &m.hooks,
+        _ => &after.hooks,
+    };
+    hooks.iter().any(|h| h.hook == "session")
+}
+
+/// The runtime settings, with the built-in UI as the default for every unset `ui_url`.
+pub fn resolve(cfg: &Config) -> Settings {
+    let public = cfg.public_base_url();
+    let admin = cfg.admin_base_url();
+    let mut s = Settings::for_dev(&public, &admin);
+    let f = &cfg.selfservice.flows;
+    let ui = |set: &Option<String>, page: &str| {
+        set.clone()
+            .unwrap_or_else(|| format!("{}ui/{page}", s.public_base_url))
+    };
+    s.dev = cfg.dev;
+    s.login = FlowSettings {
+        ui_url: ui(&f.login.ui_url, "login"),
+        lifespan: f.login.lifespan,
+        after_return_url: f.login.after.default_browser_return_url.clone(),
+    };
+    s.registration = FlowSettings {
+        ui_url: ui(&f.registration.ui_url, "registration"),
+        lifespan: f.registration.lifespan,
+        after_return_url: f.registration.after.default_browser_return_url.clone(),
+    };
+    s.registration_enabled = f.registration.enabled.unwrap_or(true);
+    s.registration_issues_session = if cfg.dev
+        && cfg
+            .identity
+            .schemas
+            .iter()
+            .all(|x| x.url.starts_with("gatehouse:"))
+    {
+        true
+    } else {
+        issues_session(cfg)
+    };
+    s.settings_ui_url = ui(&f.settings.ui_url, "settings");
+    s.recovery_ui_url = ui(&f.recovery.ui_url, "recovery");
+    s.verification_ui_url = ui(&f.verification.ui_url, "verification");
+    s.error_ui_url = ui(&f.error.ui_url, "error");
+    s.default_return_url = cfg
+        .selfservice
+        .default_browser_return_url
+        .clone()
+        .unwrap_or_else(|| format!("{}ui/welcome", s.public_base_url));
+    s.allowed_return_urls = cfg.selfservice.allowed_return_urls.clone();
+    s.logout_return_url = f
+        .logout
+        .after
+        .default_browser_return_url
+        .clone()
+        .or(s.logout_return_url.take());
+    s.session_lifespan = cfg.session.lifespan;
+    s.earliest_possible_extend = cfg
+        .session
+        .earliest_possible_extend
+        .unwrap_or(cfg.session.lifespan);
+    let same_site = cfg
+        .session
+        .cookie
+        .same_site
+        .unwrap_or(cfg.cookies.same_site);
+    s.cookies = CookieSettings {
+        session_name: cfg.session.cookie.name.clone(),
+        csrf_name: Settings::csrf_cookie_name(&s.public_base_url),
+        domain: cfg
+            .session
+            .cookie
+            .domain
+            .clone()
+            .or_else(|| cfg.cookies.domain.clone()),
+        path: cfg
+            .session
+            .cookie
+            .path
+            .clone()
+            .unwrap_or_else(|| cfg.cookies.path.clone()),
+        same_site: match same_site {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+        .into(),
+        secure: cfg.cookie_secure(),
+        persistent: cfg.session.cookie.persistent,
+    };
+    let p = &cfg.selfservice.methods.password;
+    s.password = PasswordSettings {
+        enabled: p.enabled,
+        min_length: p.config.min_password_length,
+        similarity_check: p.config.identifier_similarity_check_enabled,
+    };
+    let secrets: Vec<String> = if !cfg.secrets.cookie.is_empty() {
+        cfg.secrets.cookie.clone()
+    } else {
+        cfg.secrets.default.clone()
+    };
+    if !secrets.is_empty() {
+        s.secrets = secrets;
+    }
+    s
+}

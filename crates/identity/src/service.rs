@@ -1,0 +1,152 @@
+//! The identity service: settings, storage and the shared machinery every handler uses
+//! (schemas, the hashing pool, the failure limiter, the clock), plus session issuance and
+//! lookup, which login, registration and whoami all need.
+
+use crate::credential::hash::HashPool;
+use crate::identity::{Identity, View};
+use crate::ratelimit::FailureLimiter;
+use crate::schema::SchemaRegistry;
+use crate::session::{Device, Session, new_session_token};
+use crate::settings::Settings;
+use crate::store::{SqlStore, StoreError};
+use gatehouse_core::{ApiError, Clock};
+use hmac::{KeyInit, Mac};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Everything a request handler needs; shared behind an `Arc`.
+pub struct Service {
+    pub settings: Settings,
+    pub store: SqlStore,
+    pub schemas: SchemaRegistry,
+    pub hashes: HashPool,
+    pub limiter: FailureLimiter,
+    pub clock: Clock,
+    pub branding: gatehouse_ui::Branding,
+}
+
+pub type SharedService = Arc<Service>;
+
+/// Who is on the other end of a request, recorded on sessions.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ApiError::conflict(
+                "This identity conflicts with another identity that already exists.",
+            ),
+            other => ApiError::internal(format!("identity store: {other}")),
+        }
+    }
+}
+
+impl Service {
+    /// `PUB/schemas/<base64url(id)>`.
+    pub fn schema_url(&self, schema_id: &str) -> String {
+        self.settings.public_url(&format!(
+            "schemas/{}",
+            gatehouse_core::token::b64_url(schema_id.as_bytes())
+        ))
+    }
+
+    /// An identity's JSON for `view`.
+    pub fn identity_json(&self, identity: &Identity, view: View<'_>) -> Value {
+        identity.to_json(&self.schema_url(&identity.schema_id), view)
+    }
+
+    /// A session's JSON with the identity's public view.
+    pub fn session_json(&self, session: &Session, identity: Option<&Identity>) -> Value {
+        session.to_json(identity.map(|i| self.identity_json(i, View::Public)))
+    }
+
+    /// Issues a session for `identity` and returns it with its token (shown once).
+    pub async fn issue_session(
+        &self,
+        identity: &Identity,
+        method: &str,
+        client: &ClientInfo,
+    ) -> Result<(Session, String), ApiError> {
+        let now = self.clock.now();
+        let lifespan =
+            time::Duration::try_from(self.settings.session_lifespan).unwrap_or(time::Duration::DAY);
+        let device = Device {
+            id: uuid::Uuid::new_v4(),
+            ip_address: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            location: String::new(),
+        };
+        let session = Session::issue(identity.id, method, now, lifespan, device);
+        let token = new_session_token();
+        self.store
+            .create_session(&session, &gatehouse_core::token::sha256_hex(&token))
+            .await?;
+        Ok((session, token))
+    }
+
+    /// The valid session behind a token, with its identity; `None` when unknown, revoked,
+    /// expired, or the identity is gone or disabled.
+    pub async fn session_for_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(Session, Identity)>, ApiError> {
+        // Tokens are ASCII and short; anything else cannot be one of ours.
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        let Some(session) = self
+            .store
+            .session_by_token_hash(&gatehouse_core::token::sha256_hex(token))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !session.is_valid(self.clock.now()) {
+            return Ok(None);
+        }
+        let Some(identity) = self.store.get_identity(session.identity_id).await? else {
+            return Ok(None);
+        };
+        if identity.state != crate::identity::State::Active {
+            return Ok(None);
+        }
+        Ok(Some((session, identity)))
+    }
+
+    /// The logout token of a session: derived from the session id with the first secret,
+    /// so it needs no storage and dies with the session.
+    pub fn logout_token(&self, session_id: uuid::Uuid) -> String {
+        self.logout_token_with(
+            session_id,
+            self.settings
+                .secrets
+                .first()
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
+    }
+
+    fn logout_token_with(&self, session_id: uuid::Uuid, secret: &str) -> String {
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+            return String::new();
+        };
+        mac.update(b"logout:");
+        mac.update(session_id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("ory_lo_{}", &gatehouse_core::token::hex(&digest)[..32])
+    }
+
+    /// Checks a logout token against every configured secret (rotation keeps old ones valid).
+    pub fn logout_token_valid(&self, session_id: uuid::Uuid, token: &str) -> bool {
+        self.settings.secrets.iter().any(|s| {
+            gatehouse_core::token::constant_time_eq(
+                self.logout_token_with(session_id, s).as_bytes(),
+                token.as_bytes(),
+            )
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! SQL for the identity service, written once for SQLite and PostgreSQL. Ids are TEXT
+//! UUIDs, times BIGINT microseconds, JSON TEXT; see `gatehouse_store`.
+
+mod flows;
+mod identities;
+mod sessions;
+
+use gatehouse_store::{Db, Migration};
+
+pub use identities::IdentityFilter;
+pub use sessions::SessionFilter;
+
+/// The identity service's migrations, embedded in the binary.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../../migrations/postgres/0001_init.sql"),
+}];
+
+/// The service name under which migrations are recorded (`identity_migrations`).
+pub const SERVICE: &str = "identity";
+
+/// Failures of identity storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (same identifier, address or external id).
+    #[error("conflict with an existing record")]
+    Conflict,
+    #[error(transparent)]
+    Db(#[from] gatehouse_store::StoreError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<gatehouse_store::sqlx::Error> for StoreError {
+    fn from(e: gatehouse_store::sqlx::Error) -> Self {
+        if gatehouse_store::is_unique_violation(&e) {
+            StoreError::Conflict
+        } else {
+            StoreError::Db(e.into())
+        }
+    }
+}
+
+/// The identity service's storage: identities, sessions, flows and error reports.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub db: Db,
+}
+
+impl SqlStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(self.db.migrate(SERVICE, MIGRATIONS).await?)
+    }
+}
+
+fn parse_json(s: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_uuid(s: &str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad uuid {s:?}: {e}")))
+}
+
+/// `$start, $start+1, ...` for an IN list of `n` values.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,277 @@
+//! The test fixture: a real gatehouse identity service on `127.0.0.1:0`, configured from a
+//! kratos.yml-style document, plus a tiny cookie-keeping client.
+
+use gatehouse_identity::service::SharedService;
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL too when `GATEHOUSE_TEST_POSTGRES_DSN` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut b = vec![Backend::Sqlite];
+    match std::env::var("GATEHOUSE_TEST_POSTGRES_DSN") {
+        Ok(dsn) if !dsn.is_empty() => b.push(Backend::Postgres(dsn)),
+        _ => eprintln!("GATEHOUSE_TEST_POSTGRES_DSN is not set: PostgreSQL variant skipped"),
+    }
+    b
+}
+
+pub struct TestApp {
+    pub public: String,
+    pub admin: String,
+    pub svc: SharedService,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub const SCHEMA: &str = include_str!("../fixtures/identity.schema.json");
+
+/// A fresh PostgreSQL database for one test, named randomly.
+async fn fresh_postgres(base: &str) -> String {
+    use gatehouse_store::sqlx::{Connection, Executor, PgConnection};
+    let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(base)
+        .await
+        .expect("connect to GATEHOUSE_TEST_POSTGRES_DSN");
+    conn.execute(gatehouse_store::sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name}"
+    )))
+    .await
+    .expect("create test database");
+    let (head, _) = base.rsplit_once('/').expect("DSN with a database path");
+    let base_no_query = head.to_string();
+    let query = base
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{base_no_query}/{name}{query}")
+}
+
+impl TestApp {
+    /// Starts the service with the reference schema and `extra` merged over a base config.
+    pub async fn start(backend: &Backend, extra: Value) -> TestApp {
+        gatehouse_core::install_tls_provider();
+        init_logs();
+        let dir = tempfile::tempdir().unwrap();
+        let schema_path = dir.path().join("identity.schema.json");
+        std::fs::write(&schema_path, SCHEMA).unwrap();
+        let dsn = match backend {
+            Backend::Sqlite => {
+                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
+            }
+            Backend::Postgres(base) => fresh_postgres(base).await,
+        };
+        let public_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let public = format!("http://{}/", public_l.local_addr().unwrap());
+        let admin = format!("http://{}/", admin_l.local_addr().unwrap());
+        let mut doc = json!({
+            "dsn": dsn,
+            "serve": {"public": {"base_url": public}, "admin": {"base_url": admin}},
+            "selfservice": {
+                "default_browser_return_url": format!("{public}ui/welcome"),
+                "allowed_return_urls": ["https://app.example.org/"],
+                "methods": {"password": {"enabled": true}},
+                "flows": {
+                    "registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}}
+                }
+            },
+            "identity": {"default_schema_id": "default", "schemas": [{"id": "default", "url": format!("file://{}", schema_path.display())}]},
+            "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
+            "secrets": {"default": ["a-very-long-test-secret-0123456789"]},
+        });
+        gatehouse_core::config::merge(&mut doc, extra);
+        let cfg = gatehouse_identity::config::Config::from_value(doc, "", true)
+            .expect("test config is valid");
+        let svc = gatehouse_identity::boot::build(cfg)
+            .await
+            .expect("service starts");
+        let p = gatehouse_identity::api::public_router(svc.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let a = gatehouse_identity::api::admin_router(svc.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(public_l, p).await });
+        tokio::spawn(async move { axum::serve(admin_l, a).await });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            public,
+            admin,
+            svc,
+            http,
+            _dir: dir,
+        }
+    }
+
+    pub fn pub_url(&self, path: &str) -> String {
+        format!("{}{}", self.public, path.trim_start_matches('/'))
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{}", self.admin, path.trim_start_matches('/'))
+    }
+
+    /// A browser: keeps cookies between requests and never follows redirects.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            http: self.http.clone(),
+            cookies: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Registers through the API flow and returns (identity id, session token).
+    pub async fn register_api(&self, email: &str, password: &str) -> (String, String) {
+        let flow: Value = self
+            .http
+            .get(self.pub_url("self-service/registration/api"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let action = flow["ui"]["action"].as_str().unwrap().to_string();
+        let res = self
+            .http
+            .post(action)
+            .json(&json!({"method": "password", "password": password, "traits": {"email": email, "user_type": "educator", "name": {"first": "Test", "last": "User"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "registration failed");
+        let body: Value = res.json().await.unwrap();
+        (
+            body["identity"]["id"].as_str().unwrap().into(),
+            body["session_token"].as_str().unwrap().into(),
+        )
+    }
+}
+
+/// A cookie-keeping client, enough to act like a browser in tests.
+#[derive(Clone)]
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub cookies: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&self, headers: &HeaderMap) {
+        let mut jar = self.cookies.lock().unwrap();
+        for v in headers.get_all(SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let (pair, attrs) = s.split_once(';').unwrap_or((s, ""));
+            let (k, val) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") || val.is_empty() {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_string(), val.to_string());
+            }
+        }
+    }
+
+    pub async fn get(&self, url: &str, json: bool) -> reqwest::Response {
+        let mut req = self.http.get(url).header("cookie", self.cookie_header());
+        if json {
+            req = req.header("accept", "application/json");
+        }
+        let res = req.send().await.unwrap();
+        self.keep(res.headers());
+        res
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let res = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .header("accept", "text/html")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(res.headers());
+        res
+    }
+
+    pub async fn post_json(&self, url: &str, body: &Value) -> reqwest::Response {
+        let res = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .header("accept", "application/json")
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(res.headers());
+        res
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.lock().unwrap().contains_key(name)
+    }
+}
+
+/// The location a redirect points to.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The `value` of the node named `name` in a flow.
+pub fn node_value(flow: &Value, name: &str) -> Value {
+    node(flow, name)["attributes"]["value"].clone()
+}
+
+pub fn node<'a>(flow: &'a Value, name: &str) -> &'a Value {
+    flow["ui"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["attributes"]["name"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+/// Every message id on the flow and its nodes.
+pub fn message_ids(flow: &Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = flow["ui"]["messages"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|m| m["id"].as_i64()).collect())
+        .unwrap_or_default();
+    for n in flow["ui"]["nodes"].as_array().unwrap_or(&Vec::new()) {
+        for m in n["messages"].as_array().unwrap_or(&Vec::new()) {
+            ids.push(m["id"].as_i64().unwrap_or(0));
+        }
+    }
+    ids
+}
+
+/// Logs of the service under test, shown for failing tests (`RUST_LOG` to tune).
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+}

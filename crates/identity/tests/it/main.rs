@@ -1,0 +1,11 @@
+//! Integration tests of the identity service over real HTTP on loopback, against a real
+//! SQLite file and, when `GATEHOUSE_TEST_POSTGRES_DSN` is set, a real PostgreSQL database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod app;
+mod bad_input;
+mod browser;
+mod native;
+
+pub use app::{Backend, TestApp, backends};
