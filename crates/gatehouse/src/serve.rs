@@ -1,0 +1,78 @@
+//! Starting the servers, printing where they listen, and shutting down on SIGINT/SIGTERM
+//! after in-flight requests finish.
+
+use anyhow::Context;
+use gatehouse_identity::config::Config as IdentityConfig;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Runs the identity service from `cfg` until a shutdown signal.
+pub async fn run(cfg: IdentityConfig) -> anyhow::Result<()> {
+    let public_addr = format!("{}:{}", cfg.serve.public.host, cfg.serve.public.port);
+    let admin_addr = format!("{}:{}", cfg.serve.admin.host, cfg.serve.admin.port);
+    let svc = gatehouse_identity::boot::build(cfg)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let public = TcpListener::bind(&public_addr)
+        .await
+        .with_context(|| format!("cannot listen on {public_addr} (public API)"))?;
+    let admin = TcpListener::bind(&admin_addr)
+        .await
+        .with_context(|| format!("cannot listen on {admin_addr} (admin API)"))?;
+    let s = &svc.settings;
+    tracing::info!(addr = %public.local_addr()?, "identity public API listening");
+    tracing::info!(addr = %admin.local_addr()?, "identity admin API listening");
+    eprintln!();
+    eprintln!("  gatehouse v{} is ready", gatehouse_core::VERSION);
+    eprintln!("  Sign up:     {}ui/registration", s.public_base_url);
+    eprintln!("  Sign in:     {}ui/login", s.public_base_url);
+    eprintln!("  Public API:  {}", s.public_base_url);
+    eprintln!("  Admin API:   {}", s.admin_base_url);
+    eprintln!();
+    let public_app = gatehouse_identity::api::public_router(svc.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let admin_app = gatehouse_identity::api::admin_router(svc.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let public_task = tokio::spawn(
+        axum::serve(public, public_app)
+            .with_graceful_shutdown(wait(rx.clone()))
+            .into_future(),
+    );
+    let admin_task = tokio::spawn(
+        axum::serve(admin, admin_app)
+            .with_graceful_shutdown(wait(rx))
+            .into_future(),
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = tx.send(true);
+    let _ = public_task.await;
+    let _ = admin_task.await;
+    svc.store.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
