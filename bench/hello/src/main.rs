@@ -1,0 +1,15 @@
+//! A bare hello-world axum server on the same runtime settings as gatehouse, so benchmark
+//! figures can be reported as ratios of what this machine serves at best.
+
+use axum::Router;
+use axum::routing::get;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:4999".into());
+    let app = Router::new().route("/", get(|| async { "hello, world" }));
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    axum::serve(listener, app).await
+}
