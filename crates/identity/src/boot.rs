@@ -219,5 +219,6 @@ pub fn resolve(cfg: &Config) -> Settings {
     if !secrets.is_empty() {
         s.secrets = secrets;
     }
+    s.cors = cfg.serve.public.cors.clone();
     s
 }

@@ -58,6 +58,8 @@ pub struct Settings {
     pub password: PasswordSettings,
     /// Keys for derived tokens (logout tokens); the first signs, all verify.
     pub secrets: Vec<String>,
+    /// `serve.public.cors`.
+    pub cors: crate::config::Cors,
 }
 
 impl Settings {
@@ -120,6 +122,7 @@ impl Settings {
             },
             secrets: vec![gatehouse_core::token::random_alphanumeric(32)],
             public_base_url: public,
+            cors: Default::default(),
         }
     }
 

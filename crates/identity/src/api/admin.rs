@@ -68,23 +68,25 @@ fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Kratos's credential types.
+const KNOWN: &[&str] = &[
+    "password",
+    "oidc",
+    "totp",
+    "lookup_secret",
+    "webauthn",
+    "code",
+    "passkey",
+    "profile",
+    "saml",
+];
+
 fn include_credentials(pairs: &[(String, String)]) -> Result<Vec<String>> {
     let kinds: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "include_credential")
         .map(|(_, v)| v.clone())
         .collect();
-    const KNOWN: &[&str] = &[
-        "password",
-        "oidc",
-        "totp",
-        "lookup_secret",
-        "webauthn",
-        "code",
-        "passkey",
-        "profile",
-        "saml",
-    ];
     if let Some(bad) = kinds.iter().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!(
             "Unknown credential type in include_credential: {bad}"
@@ -533,6 +535,45 @@ async fn delete_identity(State(svc): State<SharedService>, Path(id): Path<String
     )
 }
 
+/// `DELETE /admin/identities/{id}/credentials/{type}`: removes a second factor or a
+/// social sign-in; first-factor credentials (password, code) cannot be removed, as in Kratos.
+async fn delete_credential(
+    State(svc): State<SharedService>,
+    Path((id, kind)): Path<(String, String)>,
+) -> Response {
+    respond(
+        async {
+            if !KNOWN.contains(&kind.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "Unknown credentials type {kind}."
+                )));
+            }
+            let mut identity = svc
+                .store
+                .get_identity(parse_id(&id)?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Unable to locate the resource"))?;
+            if !identity.credentials.iter().any(|c| c.kind == kind) {
+                return Err(ApiError::not_found(format!(
+                    "You tried to remove a {kind} but this user have no {kind} set up."
+                )));
+            }
+            if matches!(kind.as_str(), "password" | "code") {
+                return Err(ApiError::bad_request(
+                    "You cannot remove first factor credentials.",
+                ));
+            }
+            identity.credentials.retain(|c| c.kind != kind);
+            identity.updated_at = svc.clock.now();
+            if !svc.store.update_identity(&identity).await? {
+                return Err(ApiError::not_found("Unable to locate the resource"));
+            }
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchBody {
@@ -788,6 +829,10 @@ pub fn routes() -> Router<SharedService> {
                 .put(update_identity)
                 .patch(patch_identity)
                 .delete(delete_identity),
+        )
+        .route(
+            "/identities/{id}/credentials/{type}",
+            axum::routing::delete(delete_credential),
         )
         .route(
             "/identities/{id}/sessions",

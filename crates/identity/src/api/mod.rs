@@ -2,6 +2,7 @@
 //! schemas, built-in UI) and the admin router (port 4434: identities, sessions).
 
 pub mod admin;
+pub mod cors;
 pub mod flows;
 pub mod request;
 pub mod respond;
@@ -21,7 +22,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The public router (port 4433).
 pub fn public_router(svc: SharedService) -> Router {
-    Router::new()
+    let cors = cors::layer(&svc.settings.cors);
+    let router = Router::new()
         .merge(flows::routes())
         .merge(sessions::routes())
         .merge(ui::routes())
@@ -34,7 +36,11 @@ pub fn public_router(svc: SharedService) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(no_cache())
-        .with_state(svc)
+        .with_state(svc);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 /// The admin router (port 4434). Every admin route answers with and without `/admin`.

@@ -61,6 +61,14 @@ fn errors_name_the_key_path() {
     assert!(err.contains("selfservice.flows.login.ui_url"), "{err}");
 
     let mut doc = parse_document(base).unwrap();
+    doc["serve"]["public"]["cors"]["allowed_origins"] = json!(["https://ok.test", "not an origin"]);
+    let err = Config::from_value(doc, "", false).unwrap_err().to_string();
+    assert!(
+        err.contains("serve.public.cors.allowed_origins[1]"),
+        "{err}"
+    );
+
+    let mut doc = parse_document(base).unwrap();
     doc["session"]["lifespan"] = json!("forever");
     let err = Config::from_value(doc, "", false).unwrap_err().to_string();
     assert!(err.contains("session.lifespan"), "{err}");

@@ -21,6 +21,7 @@ pub(super) fn validate(cfg: &Config, prefix: &str) -> Result<(), ConfigError> {
     check_schemas(cfg, &key)?;
     check_urls(cfg, &key)?;
     check_secrets(cfg, &key)?;
+    check_cors(cfg, &key)?;
     let cost = cfg.hashers.bcrypt.cost;
     let min_cost = if cfg.dev { 4 } else { 12 };
     if !(min_cost..=31).contains(&cost) {
@@ -137,6 +138,42 @@ fn check_urls(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigEr
             return Err(ConfigError::invalid(
                 key(&format!("selfservice.allowed_return_urls[{i}]")),
                 format!("{u:?} is neither an absolute URL nor a path"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_cors(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+    let cors = &cfg.serve.public.cors;
+    for (i, o) in cors.allowed_origins.iter().enumerate() {
+        let concrete = o.replacen('*', "wildcard", 1);
+        if o != "*" && (o.matches('*').count() > 1 || url::Url::parse(&concrete).is_err()) {
+            return Err(ConfigError::invalid(
+                key(&format!("serve.public.cors.allowed_origins[{i}]")),
+                format!("{o:?} is neither `*` nor an origin such as https://*.example.com"),
+            ));
+        }
+    }
+    for (i, m) in cors.allowed_methods.iter().enumerate() {
+        if m.trim().parse::<axum::http::Method>().is_err() {
+            return Err(ConfigError::invalid(
+                key(&format!("serve.public.cors.allowed_methods[{i}]")),
+                format!("{m:?} is not an HTTP method"),
+            ));
+        }
+    }
+    for (name, list) in [
+        ("allowed_headers", &cors.allowed_headers),
+        ("exposed_headers", &cors.exposed_headers),
+    ] {
+        if let Some(i) = list
+            .iter()
+            .position(|h| h.trim().parse::<axum::http::HeaderName>().is_err())
+        {
+            return Err(ConfigError::invalid(
+                key(&format!("serve.public.cors.{name}[{i}]")),
+                format!("{:?} is not a header name", list[i]),
             ));
         }
     }

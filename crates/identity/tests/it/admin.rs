@@ -155,6 +155,17 @@ async fn identities_crud_patch_and_pagination() {
         let (other, token) = app
             .register_api("gone@example.org", "correct horse battery")
             .await;
+        for (kind, status) in [("password", 400), ("totp", 404), ("nonsense", 400)] {
+            let r = app
+                .http
+                .delete(app.admin_url(&format!("admin/identities/{other}/credentials/{kind}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), status, "deleting {kind} credentials");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], status, "{body}");
+        }
         let del = app
             .http
             .delete(app.admin_url(&format!("admin/identities/{other}")))

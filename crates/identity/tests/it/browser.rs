@@ -300,3 +300,69 @@ async fn return_to_must_be_allowed() {
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "https://app.example.org/dash");
 }
+
+#[tokio::test]
+async fn cors_answers_allowed_origins_only() {
+    let cors = json!({"serve": {"public": {"cors": {
+        "enabled": true,
+        "allowed_origins": ["https://*.example.org", "https://exact.test"]
+    }}}});
+    let app = TestApp::start(&backends()[0], cors).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(
+                reqwest::Method::OPTIONS,
+                app.pub_url("self-service/login/browser"),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,x-session-token",
+            )
+            .send()
+    };
+    let ok = preflight("https://app.example.org").await.unwrap();
+    let h = ok.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example.org");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    let methods = h["access-control-allow-methods"].to_str().unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(headers.contains("x-session-token"), "{headers}");
+
+    let denied = preflight("https://example.org.evil.test").await.unwrap();
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let simple = app
+        .http
+        .get(app.pub_url("sessions/whoami"))
+        .header("Origin", "https://exact.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(simple.status(), 401);
+    assert_eq!(
+        simple.headers()["access-control-allow-origin"],
+        "https://exact.test"
+    );
+
+    // Off by default, and never on the admin port.
+    let plain = TestApp::start(&backends()[0], json!({})).await;
+    let r = plain
+        .http
+        .get(plain.pub_url("sessions/whoami"))
+        .header("Origin", "https://exact.test")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
