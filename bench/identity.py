@@ -4,8 +4,8 @@ registration, and a bare hello-world axum endpoint in the same run; whoami laten
 logins saturate the CPU; idle RSS of `serve --dev`.
 
 Usage: bench/identity.py [--backend sqlite|postgres] [--duration 10] [--out BENCHMARKS.md]
-Needs wrk (Debian package) and a release build (`cargo build --release -p gatehouse -p
-gatehouse-bench-hello`). Prints a Markdown table; with --out, appends it with the machine.
+Needs wrk (Debian package); builds the release binaries it measures first. Prints a Markdown
+table; with --out, appends it with the machine.
 """
 
 import argparse, json, os, platform, re, shutil, socket, subprocess, sys, tempfile, textwrap, time, urllib.request
@@ -77,6 +77,7 @@ def main():
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "gatehouse", "-p", "gatehouse-bench-hello"], cwd=ROOT, check=True)
     tdir = target_dir()
     gatehouse = os.path.join(tdir, "release", "gatehouse")
     hello_bin = os.path.join(tdir, "release", "gatehouse-bench-hello")

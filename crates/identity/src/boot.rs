@@ -8,6 +8,7 @@ use crate::schema::SchemaRegistry;
 use crate::service::{Service, SharedService};
 use crate::settings::{CookieSettings, FlowSettings, PasswordSettings, Settings};
 use crate::store::SqlStore;
+use crate::store::cache::CacheLimits;
 use gatehouse_core::Clock;
 use gatehouse_store::Db;
 use std::sync::Arc;
@@ -32,11 +33,19 @@ pub async fn build(cfg: Config) -> Result<SharedService, String> {
     let db = Db::connect(&dsn)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let store = SqlStore::new(db);
+    let mut store = SqlStore::new(db);
     store
         .migrate()
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let sc = &cfg.gatehouse.session_cache;
+    let limits = CacheLimits {
+        capacity: sc.capacity,
+        ttl: sc.ttl,
+    };
+    if let Err(e) = store.enable_cache(limits).await {
+        tracing::warn!("whoami cache off: {e}");
+    }
     let schemas = load_schemas(&cfg).await?;
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())

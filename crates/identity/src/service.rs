@@ -8,6 +8,7 @@ use crate::ratelimit::FailureLimiter;
 use crate::schema::SchemaRegistry;
 use crate::session::{Device, Session, new_session_token};
 use crate::settings::Settings;
+use crate::store::cache::Cached;
 use crate::store::{SqlStore, StoreError};
 use gatehouse_core::{ApiError, Clock};
 use hmac::{KeyInit, Mac};
@@ -98,11 +99,38 @@ impl Service {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
-        let Some(session) = self
-            .store
-            .session_by_token_hash(&gatehouse_core::token::sha256_hex(token))
-            .await?
-        else {
+        self.session_for_hash(&gatehouse_core::token::sha256_hex(token))
+            .await
+    }
+
+    /// The `/sessions/whoami` answer for a token, from the cache when it can be.
+    pub async fn whoami(&self, token: &str) -> Result<Option<Arc<Cached>>, ApiError> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        let hash = gatehouse_core::token::sha256_hex(token);
+        let cache = &self.store.cache;
+        if let Some(hit) = cache.get(&hash, self.clock.now()) {
+            return Ok(Some(hit));
+        }
+        let generation = cache.generation();
+        let Some((session, identity)) = self.session_for_hash(&hash).await? else {
+            return Ok(None);
+        };
+        let body = serde_json::to_vec(&self.session_json(&session, Some(&identity)))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let answer = Arc::new(Cached {
+            session_id: session.id,
+            identity_id: identity.id,
+            expires_at: session.expires_at,
+            body: body.into(),
+        });
+        cache.put(hash, answer.clone(), generation);
+        Ok(Some(answer))
+    }
+
+    async fn session_for_hash(&self, hash: &str) -> Result<Option<(Session, Identity)>, ApiError> {
+        let Some(session) = self.store.session_by_token_hash(hash).await? else {
             return Ok(None);
         };
         if !session.is_valid(self.clock.now()) {

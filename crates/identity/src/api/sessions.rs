@@ -35,19 +35,21 @@ pub async fn require_session(
 }
 
 async fn whoami(State(svc): State<SharedService>, headers: HeaderMap) -> Response {
-    match require_session(&svc, &headers).await {
-        Ok((session, identity)) => {
-            let mut res = json_with(
-                StatusCode::OK,
-                svc.session_json(&session, Some(&identity)),
-                &[],
+    let token = session_token(&headers, &svc.settings.cookies.session_name);
+    match svc.whoami(token.as_deref().unwrap_or("")).await {
+        Ok(Some(answer)) => {
+            let mut res = Response::new(Body::from(answer.body.clone()));
+            let h = res.headers_mut();
+            h.insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
             );
-            if let Ok(v) = HeaderValue::from_str(&identity.id.to_string()) {
-                res.headers_mut()
-                    .insert("x-kratos-authenticated-identity-id", v);
+            if let Ok(v) = HeaderValue::from_str(&answer.identity_id.to_string()) {
+                h.insert("x-kratos-authenticated-identity-id", v);
             }
             res
         }
+        Ok(None) => no_session().into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -389,6 +389,34 @@ pub struct GatehouseExtras {
     pub ui: UiConfig,
     #[serde(default)]
     pub rate_limit: RateLimit,
+    #[serde(default)]
+    pub session_cache: SessionCacheConfig,
+}
+
+/// The in-memory whoami cache (see `store::cache`); `capacity: 0` turns it off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCacheConfig {
+    #[serde(default = "ten_thousand")]
+    pub capacity: usize,
+    #[serde(default = "minute", deserialize_with = "dur::deserialize")]
+    pub ttl: Duration,
+}
+
+impl Default for SessionCacheConfig {
+    fn default() -> Self {
+        SessionCacheConfig {
+            capacity: ten_thousand(),
+            ttl: minute(),
+        }
+    }
+}
+
+fn ten_thousand() -> usize {
+    10_000
+}
+fn minute() -> Duration {
+    Duration::from_secs(60)
 }
 
 /// Branding of the built-in UI.

@@ -168,6 +168,9 @@ impl SqlStore {
             }
             n == 1
         });
+        if found {
+            self.changed().await;
+        }
         Ok(found)
     }
 
@@ -179,6 +182,9 @@ impl SqlStore {
             .execute(p)
             .await?
             .rows_affected());
+        if n == 1 {
+            self.changed().await;
+        }
         Ok(n == 1)
     }
 

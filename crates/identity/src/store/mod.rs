@@ -1,11 +1,14 @@
 //! SQL for the identity service, written once for SQLite and PostgreSQL. Ids are TEXT
 //! UUIDs, times BIGINT microseconds, JSON TEXT; see `gatehouse_store`.
 
+pub mod cache;
 mod flows;
 mod identities;
 mod sessions;
 
+use cache::{CacheLimits, SessionCache};
 use gatehouse_store::{Db, Migration};
+use std::sync::Arc;
 
 pub use identities::IdentityFilter;
 pub use sessions::SessionFilter;
@@ -47,11 +50,46 @@ impl From<gatehouse_store::sqlx::Error> for StoreError {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub db: Db,
+    /// Rendered whoami answers; see `cache` for why it stays correct.
+    pub cache: Arc<SessionCache>,
 }
 
 impl SqlStore {
+    /// A store without the whoami cache; see [`SqlStore::enable_cache`].
     pub fn new(db: Db) -> Self {
-        Self { db }
+        let off = CacheLimits {
+            capacity: 0,
+            ttl: std::time::Duration::ZERO,
+        };
+        Self {
+            db,
+            cache: Arc::new(SessionCache::new(off)),
+        }
+    }
+
+    /// Turns the whoami cache on. With PostgreSQL it first subscribes to other instances'
+    /// change notices; if that fails (a pooler that drops LISTEN, say), the cache stays off.
+    pub async fn enable_cache(&mut self, limits: CacheLimits) -> Result<(), String> {
+        let cache = Arc::new(SessionCache::new(limits));
+        if let Db::Postgres(pool) = &self.db {
+            cache::listen(pool, cache.clone()).await?;
+        }
+        self.cache = cache;
+        Ok(())
+    }
+
+    /// Called after every committed write that may change a whoami answer.
+    async fn changed(&self) {
+        self.cache.invalidate();
+        if let Db::Postgres(pool) = &self.db {
+            let notify = gatehouse_store::sqlx::query("SELECT pg_notify($1, '')")
+                .bind(cache::CHANNEL)
+                .execute(pool)
+                .await;
+            if let Err(e) = notify {
+                tracing::warn!(error = %e, "could not tell other instances to drop cached sessions; their entries expire with the cache TTL");
+            }
+        }
     }
 
     /// Applies pending migrations.

@@ -144,6 +144,7 @@ impl SqlStore {
         .execute(p)
         .await?
         .rows_affected());
+        self.changed().await;
         Ok(n == 1)
     }
 
@@ -164,6 +165,9 @@ impl SqlStore {
         .execute(p)
         .await?
         .rows_affected());
+        if n > 0 {
+            self.changed().await;
+        }
         Ok(n)
     }
 
@@ -183,6 +187,7 @@ impl SqlStore {
         .execute(p)
         .await
         .map(|_| ()))?;
+        self.changed().await;
         Ok(())
     }
 }

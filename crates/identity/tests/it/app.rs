@@ -29,6 +29,7 @@ pub struct TestApp {
     pub admin: String,
     pub svc: SharedService,
     pub http: reqwest::Client,
+    pub dsn: String,
     _dir: tempfile::TempDir,
 }
 
@@ -58,23 +59,32 @@ async fn fresh_postgres(base: &str) -> String {
 impl TestApp {
     /// Starts the service with the reference schema and `extra` merged over a base config.
     pub async fn start(backend: &Backend, extra: Value) -> TestApp {
-        gatehouse_core::install_tls_provider();
-        init_logs();
         let dir = tempfile::tempdir().unwrap();
-        let schema_path = dir.path().join("identity.schema.json");
-        std::fs::write(&schema_path, SCHEMA).unwrap();
         let dsn = match backend {
             Backend::Sqlite => {
                 format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
             }
             Backend::Postgres(base) => fresh_postgres(base).await,
         };
+        Self::start_on(dsn, dir, extra).await
+    }
+
+    /// A second instance on this one's database, as in a multi-instance deployment.
+    pub async fn sibling(&self, extra: Value) -> TestApp {
+        Self::start_on(self.dsn.clone(), tempfile::tempdir().unwrap(), extra).await
+    }
+
+    async fn start_on(dsn: String, dir: tempfile::TempDir, extra: Value) -> TestApp {
+        gatehouse_core::install_tls_provider();
+        init_logs();
+        let schema_path = dir.path().join("identity.schema.json");
+        std::fs::write(&schema_path, SCHEMA).unwrap();
         let public_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let public = format!("http://{}/", public_l.local_addr().unwrap());
         let admin = format!("http://{}/", admin_l.local_addr().unwrap());
         let mut doc = json!({
-            "dsn": dsn,
+            "dsn": &dsn,
             "serve": {"public": {"base_url": public}, "admin": {"base_url": admin}},
             "selfservice": {
                 "default_browser_return_url": format!("{public}ui/welcome"),
@@ -109,6 +119,7 @@ impl TestApp {
             admin,
             svc,
             http,
+            dsn,
             _dir: dir,
         }
     }

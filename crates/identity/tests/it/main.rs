@@ -6,6 +6,7 @@ mod admin;
 mod app;
 mod bad_input;
 mod browser;
+mod cache;
 mod native;
 
 pub use app::{Backend, TestApp, backends};
