@@ -139,8 +139,10 @@ def main():
             wrk.body = '{json.dumps({"method": "password", "identifier": "bench@example.org", "password": "bench password 123"})}'
         """)
         reg_lua = lua(tmp, "reg.lua", """
-            local counter = 0
-            local tid = 0
+            -- Globals, not locals: setup() runs in the main Lua state and thread:set() writes
+            -- a global of each thread's own state, which a local would shadow.
+            counter = 0
+            tid = 0
             function setup(thread) tid = tid + 1; thread:set("tid", tid) end
             function request()
               counter = counter + 1

@@ -18,7 +18,7 @@ fn title(kind: &str) -> &'static str {
 fn links(kind: &str) -> &'static str {
     match kind {
         "login" => {
-            "<div class=\"links\">No account yet? <a href=\"/ui/registration\">Create one</a><br><a href=\"/ui/recovery\">Forgot your password?</a></div>"
+            "<div class=\"links\">No account yet? <a href=\"/ui/registration\">Create one</a></div>"
         }
         "registration" => {
             "<div class=\"links\">Already have an account? <a href=\"/ui/login\">Sign in</a></div>"

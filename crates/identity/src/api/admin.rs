@@ -694,7 +694,8 @@ fn parse_active(v: Option<&str>) -> Result<Option<bool>> {
 fn expands_identity(pairs: &[(String, String)]) -> Result<bool> {
     let mut identity = false;
     for (_, v) in pairs.iter().filter(|(k, _)| k == "expand") {
-        match v.as_str() {
+        // Kratos lowercases; its docs and SDKs spell it `expand=Identity`.
+        match v.to_ascii_lowercase().as_str() {
             "identity" => identity = true,
             "devices" => {}
             other => {

@@ -56,7 +56,9 @@ fn password_nodes(svc: &Service) -> Vec<Node> {
                 input_type: "text",
                 value: Some(json!("")),
                 required: true,
-                autocomplete: Some("username"),
+                // Kratos sends no autocomplete here, and the SDKs' enum of allowed values
+                // has no "username": sending one breaks the Python client.
+                autocomplete: None,
                 label: Some(label),
                 options: None,
             },

@@ -98,11 +98,9 @@ fn to_trait_error(pointer: &str, kind: &ValidationErrorKind, instance: &Value) -
                 .as_array()
                 .map(|a| a.iter().map(|v| v.to_string()).collect())
                 .unwrap_or_default();
-            UiText::error(
-                4000001,
-                format!("value must be one of {}", allowed.join(", ")),
-            )
-            .with_context(json!({"allowed_values": options.as_ref()}))
+            // Kratos's generic validation message: the context carries the reason.
+            let reason = format!("value must be one of {}", allowed.join(", "));
+            UiText::error(4000001, reason.clone()).with_context(json!({ "reason": reason }))
         }
         ValidationErrorKind::Minimum { limit } => {
             UiText::error(4000018, format!("must be >= {limit} but found {instance}"))
