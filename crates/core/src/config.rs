@@ -18,8 +18,12 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("config key `{key}`: {message}")]
     Invalid { key: String, message: String },
-    #[error("environment variable {var}: {message}")]
-    Env { var: String, message: String },
+    #[error("environment variable {var} (config key `{key}`): {message}")]
+    Env {
+        var: String,
+        key: String,
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -118,6 +122,7 @@ pub fn apply_env(
         let Some((path, kind)) = found else { continue };
         let value = parse_env_value(&raw, kind).map_err(|message| ConfigError::Env {
             var: name.clone(),
+            key: path.clone(),
             message,
         })?;
         set_path(doc, &path, value);

@@ -1,0 +1,235 @@
+//! The `gatehouse` binary as an operator uses it: version, config errors, migrations, a
+//! served kratos.yml, and the `identities` admin commands against it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+const SCHEMA: &str = include_str!("../../identity/tests/fixtures/identity.schema.json");
+
+fn gatehouse(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DSN")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.1 GET; the status code, or None while nothing listens.
+fn status_of(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = String::new();
+    s.read_to_string(&mut head).ok()?;
+    head.split(' ').nth(1)?.parse().ok()
+}
+
+fn kratos_yml(dir: &Path, public: u16, admin: u16, extra: &str) -> String {
+    std::fs::write(dir.join("identity.schema.json"), SCHEMA).unwrap();
+    let yml = format!(
+        "dsn: sqlite://{db}?mode=rwc
+serve:
+  public: {{ host: 127.0.0.1, port: {public}, base_url: 'http://127.0.0.1:{public}/' }}
+  admin: {{ host: 127.0.0.1, port: {admin}, base_url: 'http://127.0.0.1:{admin}/' }}
+identity:
+  default_schema_id: default
+  schemas: [{{ id: default, url: 'file://{schema}' }}]
+hashers: {{ algorithm: bcrypt, bcrypt: {{ cost: 4 }} }}
+secrets: {{ default: [a-long-enough-test-secret-0123] }}
+{extra}",
+        db = dir.join("kratos.db").display(),
+        schema = dir.join("identity.schema.json").display(),
+    );
+    let path = dir.join("kratos.yml");
+    std::fs::write(&path, yml).unwrap();
+    path.display().to_string()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn version_and_help_read_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = gatehouse(&["version"], dir.path(), &[]);
+    assert!(v.status.success());
+    assert!(text(&v).contains(env!("CARGO_PKG_VERSION")), "{}", text(&v));
+    let help = gatehouse(&["--help"], dir.path(), &[]);
+    for word in ["serve", "identity", "identities", "version"] {
+        assert!(text(&help).contains(word), "{}", text(&help));
+    }
+}
+
+#[test]
+fn a_config_error_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kratos_yml(
+        dir.path(),
+        free_port(),
+        free_port(),
+        "selfservice: { flows: { login: { ui_url: 'not a url' } } }\n",
+    );
+    let out = gatehouse(&["identity", "serve", "-c", &cfg, "--dev"], dir.path(), &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("selfservice.flows.login.ui_url"),
+        "{}",
+        text(&out)
+    );
+
+    // An environment override is checked the same way.
+    let cfg = kratos_yml(dir.path(), free_port(), free_port(), "");
+    let env = [("SERVE_PUBLIC_PORT", "not-a-port")];
+    let out = gatehouse(&["identity", "serve", "-c", &cfg], dir.path(), &env);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("serve.public.port"), "{}", text(&out));
+}
+
+#[test]
+fn migrations_apply_once_from_an_argument_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let first = gatehouse(
+        &["identity", "migrate", "sql", "--yes", &dsn],
+        dir.path(),
+        &[],
+    );
+    assert!(first.status.success(), "{}", text(&first));
+    let again = gatehouse(
+        &["identity", "migrate", "sql", "-e", "--yes"],
+        dir.path(),
+        &[("DSN", &dsn)],
+    );
+    assert!(again.status.success(), "{}", text(&again));
+    assert_ne!(
+        text(&first),
+        text(&again),
+        "the second run applies nothing new"
+    );
+}
+
+#[test]
+fn identities_commands_work_against_a_served_kratos_yml() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let cfg = kratos_yml(dir.path(), public, admin, "");
+    let child = Command::new(BIN)
+        .args(["identity", "serve", "-c", &cfg, "--dev"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_of(admin, "/health/ready") != Some(200) {
+        assert!(Instant::now() < deadline, "server did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(status_of(public, "/health/alive"), Some(200));
+
+    let hash = "$2b$04$Gg.zyYiTgokT8lJmosbAQ.6qzgEXs34cHWCxhZrzX.z8/E7myvmLi";
+    let people = format!(
+        r#"[{{"schema_id":"default","traits":{{"email":"ada@example.org","user_type":"educator"}},
+            "credentials":{{"password":{{"config":{{"password":"correct horse battery"}}}}}}}},
+           {{"schema_id":"default","traits":{{"email":"bob@example.org","user_type":"student"}},
+            "credentials":{{"password":{{"config":{{"hashed_password":"{hash}"}}}}}}}}]"#
+    );
+    let file = dir.path().join("people.json");
+    std::fs::write(&file, people).unwrap();
+    let endpoint = format!("http://127.0.0.1:{admin}");
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &endpoint]);
+        let o = gatehouse(&all, dir.path(), &[]);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let imported: serde_json::Value = serde_json::from_str(&run(&[
+        "identities",
+        "import",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let ids: Vec<String> = imported
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+
+    let table = run(&["identities", "list"]);
+    assert!(
+        table.contains("ada@example.org") && table.contains("bob@example.org"),
+        "{table}"
+    );
+    let got: serde_json::Value = serde_json::from_str(&run(&[
+        "identities",
+        "get",
+        &ids[1],
+        "--include-credentials",
+        "password",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(got[0]["traits"]["email"], "bob@example.org");
+    assert!(
+        got[0]["credentials"]["password"]["config"]["hashed_password"]
+            .as_str()
+            .unwrap()
+            .starts_with("$2b$04$")
+    );
+
+    assert!(run(&["identities", "delete", &ids[0]]).contains(&ids[0]));
+    let table = run(&["identities", "list"]);
+    assert!(
+        !table.contains("ada@example.org") && table.contains("bob@example.org"),
+        "{table}"
+    );
+
+    // A missing identity is an error with the server's reason, not a silent success.
+    let o = gatehouse(
+        &["identities", "get", &ids[0], "--endpoint", &endpoint],
+        dir.path(),
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("404"), "{}", text(&o));
+}
