@@ -118,9 +118,21 @@ def main():
                 "secrets": {"default": ["bench-secret-0123456789abcdef"]},
                 "gatehouse": {"rate_limit": {"enabled": False}},
             }, f)
-        procs.append(subprocess.Popen([gatehouse, "identity", "serve", "-c", cfg], env=env))
+        procs.append(subprocess.Popen([gatehouse, "identity", "serve", "-c", cfg], env=env, stderr=subprocess.DEVNULL))
         P = f"http://127.0.0.1:{pub}"
         wait_ready(P + "/health/ready")
+        # A second instance on the same database with the whoami cache off: the cost of a miss.
+        with open(cfg) as f:
+            nocache = json.load(f)
+        pub2, adm2 = free_port(), free_port()
+        nocache["serve"] = {"public": {"port": pub2, "host": "127.0.0.1", "base_url": f"http://127.0.0.1:{pub2}/"}, "admin": {"port": adm2, "host": "127.0.0.1", "base_url": f"http://127.0.0.1:{adm2}/"}}
+        nocache["gatehouse"]["session_cache"] = {"capacity": 0}
+        cfg2 = os.path.join(tmp, "kratos-nocache.yml")
+        with open(cfg2, "w") as f:
+            json.dump(nocache, f)
+        procs.append(subprocess.Popen([gatehouse, "identity", "serve", "-c", cfg2], env=env, stderr=subprocess.DEVNULL))
+        P2 = f"http://127.0.0.1:{pub2}"
+        wait_ready(P2 + "/health/ready")
         wait_ready(f"http://127.0.0.1:{hello_port}/")
 
         _, _, flow = http("GET", P + "/self-service/registration/api")
@@ -155,6 +167,7 @@ def main():
         rows.append(("hello world (bare axum)", wrk(f"http://127.0.0.1:{hello_port}/", d, 32)))
         rows.append(("whoami, X-Session-Token", wrk(P + "/sessions/whoami", d, 32, headers=[f"X-Session-Token: {token}"])))
         rows.append(("whoami, session cookie", wrk(P + "/sessions/whoami", d, 32, headers=[f"Cookie: ory_kratos_session={cookie_token}"])))
+        rows.append(("whoami, token, cache off (every request reads the database)", wrk(P2 + "/sessions/whoami", d, 32, headers=[f"X-Session-Token: {token}"])))
         rows.append((f"login (bcrypt cost {args.bcrypt_cost})", wrk(login_flow["ui"]["action"], d, 8, script=login_lua)))
         rows.append((f"registration (bcrypt cost {args.bcrypt_cost})", wrk(reg_flow["ui"]["action"], d, 8, script=reg_lua)))
         # whoami latency while logins saturate both cores.

@@ -89,8 +89,9 @@ impl Service {
         Ok((session, token))
     }
 
-    /// The valid session behind a token, with its identity; `None` when unknown, revoked,
-    /// expired, or the identity is gone or disabled.
+    /// The valid session behind a token, with its identity (without credentials: load the
+    /// identity itself where they matter); `None` when unknown, revoked, expired, or the
+    /// identity is gone or disabled.
     pub async fn session_for_token(
         &self,
         token: &str,
@@ -136,7 +137,7 @@ impl Service {
         if !session.is_valid(self.clock.now()) {
             return Ok(None);
         }
-        let Some(identity) = self.store.get_identity(session.identity_id).await? else {
+        let Some(identity) = self.store.get_identity_public(session.identity_id).await? else {
             return Ok(None);
         };
         if identity.state != crate::identity::State::Active {

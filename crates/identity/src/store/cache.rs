@@ -147,6 +147,9 @@ pub async fn listen(
                 cache.invalidate();
             }
             cache.set_live(false);
+            if pool.is_closed() {
+                return; // shutting down
+            }
             tracing::warn!(
                 "lost the session-change channel to PostgreSQL; cache off until it is back"
             );

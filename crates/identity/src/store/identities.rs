@@ -190,12 +190,29 @@ impl SqlStore {
 
     /// One identity with its children.
     pub async fn get_identity(&self, id: uuid::Uuid) -> Result<Option<Identity>, StoreError> {
+        self.get_identity_with(id, true).await
+    }
+
+    /// One identity without its credentials: what sessions and whoami show, two queries
+    /// cheaper.
+    pub async fn get_identity_public(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<Identity>, StoreError> {
+        self.get_identity_with(id, false).await
+    }
+
+    async fn get_identity_with(
+        &self,
+        id: uuid::Uuid,
+        credentials: bool,
+    ) -> Result<Option<Identity>, StoreError> {
         let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identity_identities WHERE id = $1");
         let row: Option<IdentityRow> = on_pool!(self.db.reader(), p =>
             sqlx::query_as(AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(p).await?);
         match row {
             None => Ok(None),
-            Some(r) => Ok(self.hydrate(vec![r]).await?.pop()),
+            Some(r) => Ok(self.hydrate(vec![r], credentials).await?.pop()),
         }
     }
 
@@ -256,11 +273,15 @@ impl SqlStore {
             }
             q.fetch_all(p).await?
         });
-        self.hydrate(rows).await
+        self.hydrate(rows, true).await
     }
 
     /// Loads the children of identity rows with one query per child table.
-    async fn hydrate(&self, rows: Vec<IdentityRow>) -> Result<Vec<Identity>, StoreError> {
+    async fn hydrate(
+        &self,
+        rows: Vec<IdentityRow>,
+        credentials: bool,
+    ) -> Result<Vec<Identity>, StoreError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -293,7 +314,11 @@ impl SqlStore {
                     q.fetch_all(p).await?
                 }};
             }
-            (fetch!(cred_sql), fetch!(ident_sql), fetch!(ver_sql), fetch!(rec_sql))
+            if credentials {
+                (fetch!(cred_sql), fetch!(ident_sql), fetch!(ver_sql), fetch!(rec_sql))
+            } else {
+                (Vec::new(), Vec::new(), fetch!(ver_sql), fetch!(rec_sql))
+            }
         });
         let mut identifiers: HashMap<String, Vec<String>> = HashMap::new();
         for (cred_id, ident) in idents {
