@@ -1,7 +1,7 @@
 //! Turning a config into a running service: settings resolved with every default, the
 //! database connected and migrated, schemas loaded, hashing pool and limiter set up.
 
-use crate::config::{Config, HashAlgorithm, HookConfig, SameSite};
+use crate::config::{After, Config, HashAlgorithm, HookConfig, SameSite};
 use crate::credential::hash::{HashPool, Hasher};
 use crate::ratelimit::{FailureLimiter, RateLimitConfig};
 use crate::schema::SchemaRegistry;
@@ -120,15 +120,26 @@ fn hasher(cfg: &Config) -> Hasher {
     }
 }
 
-/// Whether the `session` hook runs after password registration: per-method hooks replace
-/// the generic list when set (Kratos does not merge them).
-fn issues_session(cfg: &Config) -> bool {
-    let after = &cfg.selfservice.flows.registration.after;
-    let hooks: &[HookConfig] = match &after.password {
+/// The hooks that run after `method` in a flow: per-method hooks replace the generic list
+/// when set (Kratos does not merge them).
+fn method_hooks<'a>(after: &'a After, method: &str) -> &'a [HookConfig] {
+    let per_method = match method {
+        "password" => after.password.as_ref(),
+        "profile" => after.profile.as_ref(),
+        "code" => after.code.as_ref(),
+        _ => None,
+    };
+    match per_method {
         Some(m) if !m.hooks.is_empty() => &m.hooks,
         _ => &after.hooks,
-    };
-    hooks.iter().any(|h| h.hook == "session")
+    }
+}
+
+/// Whether the `session` hook runs after password registration.
+fn issues_session(cfg: &Config) -> bool {
+    method_hooks(&cfg.selfservice.flows.registration.after, "password")
+        .iter()
+        .any(|h| h.hook == "session")
 }
 
 /// The runtime settings, with the built-in UI as the default for every unset `ui_url`.
@@ -164,7 +175,15 @@ pub fn resolve(cfg: &Config) -> Settings {
     } else {
         issues_session(cfg)
     };
-    s.settings_ui_url = ui(&f.settings.ui_url, "settings");
+    s.settings_flow = FlowSettings {
+        ui_url: ui(&f.settings.ui_url, "settings"),
+        lifespan: f.settings.lifespan,
+        after_return_url: f.settings.after.default_browser_return_url.clone(),
+    };
+    s.privileged_session_max_age = f.settings.privileged_session_max_age;
+    s.settings_password_revokes_sessions = method_hooks(&f.settings.after, "password")
+        .iter()
+        .any(|h| h.hook == "revoke_active_sessions");
     s.recovery_ui_url = ui(&f.recovery.ui_url, "recovery");
     s.verification_ui_url = ui(&f.verification.ui_url, "verification");
     s.error_ui_url = ui(&f.error.ui_url, "error");

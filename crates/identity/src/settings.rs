@@ -47,7 +47,11 @@ pub struct Settings {
     pub registration_enabled: bool,
     /// The `session` hook runs after a password registration.
     pub registration_issues_session: bool,
-    pub settings_ui_url: String,
+    pub settings_flow: FlowSettings,
+    /// A settings change that touches credentials needs a sign-in this recent.
+    pub privileged_session_max_age: Duration,
+    /// `revoke_active_sessions` runs after a password change in settings.
+    pub settings_password_revokes_sessions: bool,
     pub recovery_ui_url: String,
     pub verification_ui_url: String,
     pub error_ui_url: String,
@@ -99,7 +103,9 @@ impl Settings {
             registration: flow("registration"),
             registration_enabled: true,
             registration_issues_session: true,
-            settings_ui_url: ui("settings"),
+            settings_flow: flow("settings"),
+            privileged_session_max_age: Duration::from_secs(3600),
+            settings_password_revokes_sessions: false,
             recovery_ui_url: ui("recovery"),
             verification_ui_url: ui("verification"),
             error_ui_url: ui("error"),

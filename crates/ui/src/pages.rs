@@ -23,6 +23,7 @@ fn links(kind: &str) -> &'static str {
         "registration" => {
             "<div class=\"links\">Already have an account? <a href=\"/ui/login\">Sign in</a></div>"
         }
+        "settings" => "<div class=\"links\"><a href=\"/ui/welcome\">Done</a></div>",
         _ => "<div class=\"links\"><a href=\"/ui/welcome\">Back</a></div>",
     }
 }
@@ -103,7 +104,7 @@ pub fn welcome_page(session: &Value, logout_url: &str, branding: &Branding) -> S
     row("Signed in at", &text(session, "authenticated_at"));
     row("Session expires", &text(session, "expires_at"));
     let body = format!(
-        "<p>You are signed in.</p><dl>{rows}</dl><form action=\"{}\" method=\"GET\">{}<button type=\"submit\">Sign out</button></form>",
+        "<p>You are signed in.</p><dl>{rows}</dl><form action=\"{}\" method=\"GET\">{}<button type=\"submit\">Sign out</button></form><div class=\"links\"><a href=\"/ui/settings\">Account settings</a></div>",
         escape(logout_url.split('?').next().unwrap_or("")),
         hidden_query_fields(logout_url)
     );

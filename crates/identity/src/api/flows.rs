@@ -23,31 +23,32 @@ use std::net::SocketAddr;
 
 #[derive(Deserialize, Default)]
 pub struct InitQuery {
-    return_to: Option<String>,
+    pub(super) return_to: Option<String>,
     refresh: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct FlowIdQuery {
-    id: Option<String>,
-    flow: Option<String>,
+    pub(super) id: Option<String>,
+    pub(super) flow: Option<String>,
 }
 
-fn settings_for(svc: &Service, kind: FlowKind) -> &crate::settings::FlowSettings {
+pub(super) fn settings_for(svc: &Service, kind: FlowKind) -> &crate::settings::FlowSettings {
     match kind {
         FlowKind::Registration => &svc.settings.registration,
+        FlowKind::Settings => &svc.settings.settings_flow,
         _ => &svc.settings.login,
     }
 }
 
 /// Parses a flow id query value, which must be a UUID.
-fn flow_id(raw: Option<&str>) -> Result<uuid::Uuid, ApiError> {
+pub(super) fn flow_id(raw: Option<&str>) -> Result<uuid::Uuid, ApiError> {
     raw.and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
         .ok_or_else(|| ApiError::bad_request("The flow query parameter is missing or malformed."))
 }
 
 /// Loads a flow of `kind`; 404 if there is none of that kind.
-async fn load(svc: &Service, kind: FlowKind, id: uuid::Uuid) -> Result<Flow, ApiError> {
+pub(super) async fn load(svc: &Service, kind: FlowKind, id: uuid::Uuid) -> Result<Flow, ApiError> {
     let stored = svc.store.get_flow(id).await?;
     stored
         .and_then(|(k, body)| Flow::from_stored(&k, body))
@@ -58,7 +59,7 @@ async fn load(svc: &Service, kind: FlowKind, id: uuid::Uuid) -> Result<Flow, Api
         })
 }
 
-async fn save(svc: &Service, flow: &Flow) -> Result<(), ApiError> {
+pub(super) async fn save(svc: &Service, flow: &Flow) -> Result<(), ApiError> {
     let kind = flow.kind.map(FlowKind::as_str).unwrap_or("login");
     svc.store
         .put_flow(
@@ -73,7 +74,7 @@ async fn save(svc: &Service, flow: &Flow) -> Result<(), ApiError> {
 }
 
 /// The flow as a client sees it, with a freshly masked CSRF token in its node.
-fn wire(flow: &Flow) -> Value {
+pub(super) fn wire(flow: &Flow) -> Value {
     let mut f = flow.clone();
     if f.flow_type == FlowType::Browser {
         let masked = csrf::mask(&f.internal.csrf_token);
@@ -82,7 +83,7 @@ fn wire(flow: &Flow) -> Value {
     f.to_wire()
 }
 
-fn csrf_node(raw: &str) -> Node {
+pub(super) fn csrf_node(raw: &str) -> Node {
     Node::input(
         "default",
         InputSpec {
@@ -96,7 +97,10 @@ fn csrf_node(raw: &str) -> Node {
 }
 
 /// Validates `return_to` against the allow list.
-fn check_return_to(svc: &Service, return_to: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(super) fn check_return_to(
+    svc: &Service,
+    return_to: Option<&str>,
+) -> Result<Option<String>, ApiError> {
     match return_to.filter(|r| !r.is_empty()) {
         None => Ok(None),
         Some(r) if svc.settings.return_to_allowed(r) => Ok(Some(r.to_string())),
@@ -238,7 +242,7 @@ pub async fn init_api(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-fn expired_error(svc: &Service, flow: &Flow) -> ApiError {
+pub(super) fn expired_error(svc: &Service, flow: &Flow) -> ApiError {
     let kind = flow.kind.unwrap_or(FlowKind::Login);
     let ui_url = settings_for(svc, kind).ui_url.clone();
     ApiError::new(StatusCode::GONE)
@@ -255,14 +259,14 @@ fn expired_error(svc: &Service, flow: &Flow) -> ApiError {
         )
 }
 
-fn csrf_violation(reason: &str) -> ApiError {
+pub(super) fn csrf_violation(reason: &str) -> ApiError {
     ApiError::forbidden("Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.")
         .id("security_csrf_violation")
         .message("the request was rejected to protect you from Cross-Site-Request-Forgery")
         .details(json!({"reject_reason": reason}))
 }
 
-fn check_csrf(
+pub(super) fn check_csrf(
     svc: &Service,
     flow: &Flow,
     headers: &HeaderMap,

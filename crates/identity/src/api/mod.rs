@@ -7,6 +7,7 @@ pub mod flows;
 pub mod request;
 pub mod respond;
 pub mod sessions;
+pub mod settings;
 pub mod ui;
 
 use crate::service::SharedService;
@@ -26,6 +27,7 @@ pub fn public_router(svc: SharedService) -> Router {
     let router = Router::new()
         .merge(flows::routes())
         .merge(sessions::routes())
+        .merge(settings::routes())
         .merge(ui::routes())
         .route("/self-service/errors", get(get_error))
         .route("/schemas", get(list_schemas))

@@ -61,6 +61,10 @@ async fn flow_page(
     let Some(mut flow) = flow.filter(|f| !f.is_expired(svc.clock.now()) && csrf_ok(f)) else {
         return see_other(&init, &[]);
     };
+    // A settings flow shows one person's data: only to that person.
+    if kind == FlowKind::Settings && !owns(&svc, &headers, &flow).await {
+        return see_other(&init, &[]);
+    }
     if flow.flow_type == FlowType::Browser {
         let masked = csrf::mask(&flow.internal.csrf_token);
         flow.ui.set_value("csrf_token", json!(masked));
@@ -69,6 +73,24 @@ async fn flow_page(
         StatusCode::OK,
         gatehouse_ui::flow_page(kind.as_str(), &flow.to_wire(), &svc.branding),
     )
+}
+
+async fn owns(svc: &SharedService, headers: &HeaderMap, flow: &Flow) -> bool {
+    let Some(token) = session_token(headers, &svc.settings.cookies.session_name) else {
+        return false;
+    };
+    matches!(
+        svc.session_for_token(&token).await,
+        Ok(Some((_, identity))) if flow.internal.identity_id == Some(identity.id)
+    )
+}
+
+async fn settings(
+    State(svc): State<SharedService>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    flow_page(svc, FlowKind::Settings, headers, q).await
 }
 
 async fn login(
@@ -136,6 +158,7 @@ pub fn routes() -> Router<SharedService> {
     Router::new()
         .route("/ui/login", get(login))
         .route("/ui/registration", get(registration))
+        .route("/ui/settings", get(settings))
         .route("/ui/welcome", get(welcome))
         .route("/ui/error", get(error))
         .route("/ui", get(|| async { see_other("/ui/welcome", &[]) }))

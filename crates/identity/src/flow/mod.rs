@@ -4,6 +4,7 @@
 pub mod csrf;
 pub mod login;
 pub mod registration;
+pub mod settings;
 pub mod ui;
 
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,9 @@ pub struct Flow {
     pub refresh: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_aal: Option<String>,
+    /// Settings flows show the identity being edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Value>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -131,6 +135,7 @@ impl Flow {
             state: "choose_method".into(),
             refresh: (kind == FlowKind::Login).then_some(false),
             requested_aal: (kind == FlowKind::Login).then(|| "aal1".to_string()),
+            identity: None,
             created_at: now,
             updated_at: now,
             kind: Some(kind),

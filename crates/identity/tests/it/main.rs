@@ -8,5 +8,6 @@ mod bad_input;
 mod browser;
 mod cache;
 mod native;
+mod settings;
 
 pub use app::{Backend, TestApp, backends};
