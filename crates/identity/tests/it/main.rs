@@ -7,6 +7,8 @@ mod app;
 mod bad_input;
 mod browser;
 mod cache;
+mod courier;
 mod native;
+mod smtp;
 
 pub use app::{Backend, TestApp, backends};
