@@ -1,4 +1,5 @@
-//! The command line: `serve`, `identity serve|migrate`, `identities ...`, `version`.
+//! The command line: `serve`, `identity serve|migrate|courier watch`, `identities ...`,
+//! `version`.
 
 use crate::{config_file, identities_cmd, serve};
 use anyhow::Context;
@@ -16,11 +17,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run every service in one process (identity on 4433/4434).
+    /// Run every service in one process (identity on 4433/4434), with the courier worker.
     ///
     /// With --dev and no config file: an SQLite file gatehouse.db in the working directory,
-    /// a default identity schema (email, password, name), the built-in UI, plain-HTTP cookies
-    /// and generated secrets.
+    /// a default identity schema (email, password, name), the built-in UI, plain-HTTP cookies,
+    /// generated secrets, and e-mail delivered to the mailbox at /ui/mail.
     Serve(ServeArgs),
     /// The identity service (Ory Kratos compatible).
     Identity {
@@ -44,7 +45,8 @@ pub struct ServeArgs {
     /// Development mode: SQLite default, HTTP cookies, generated secrets, relaxed checks.
     #[arg(long)]
     pub dev: bool,
-    /// Accepted for Kratos compatibility; the courier arrives with e-mail support.
+    /// Run the courier worker (e-mail delivery) in this process, as `kratos serve
+    /// --watch-courier` does. `gatehouse serve` always runs it.
     #[arg(long = "watch-courier")]
     pub watch_courier: bool,
     /// Accepted for Kratos compatibility (gatehouse never sends telemetry).
@@ -60,6 +62,26 @@ pub enum IdentityCommand {
     Migrate {
         #[command(subcommand)]
         command: MigrateCommand,
+    },
+    /// The courier (outgoing e-mail).
+    Courier {
+        #[command(subcommand)]
+        command: CourierCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CourierCommand {
+    /// Run only the courier worker: deliver queued e-mail until stopped, like `kratos
+    /// courier watch`. For deployments with several `identity serve` replicas; any number
+    /// of workers may run, no message is sent twice.
+    Watch {
+        /// Config file (YAML or JSON); repeat to merge several, later ones win.
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+        /// Development mode (delivers to the dev mailbox when no SMTP server is configured).
+        #[arg(long)]
+        dev: bool,
     },
 }
 
@@ -89,13 +111,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let cfg = config_file::load_all_in_one(&args.config, args.dev)?;
-            serve::run(cfg).await
+            serve::run(cfg, true).await
         }
         Command::Identity {
             command: IdentityCommand::Serve(args),
         } => {
             let cfg = config_file::load_identity(&args.config, args.dev)?;
-            serve::run(cfg).await
+            serve::run(cfg, args.watch_courier).await
+        }
+        Command::Identity {
+            command:
+                IdentityCommand::Courier {
+                    command: CourierCommand::Watch { config, dev },
+                },
+        } => {
+            let cfg = config_file::load_identity(&config, dev)?;
+            serve::courier_watch(cfg).await
         }
         Command::Identity {
             command:

@@ -1,13 +1,18 @@
-//! Starting the servers, printing where they listen, and shutting down on SIGINT/SIGTERM
-//! after in-flight requests finish.
+//! Starting the servers and the courier worker, printing where they listen, and shutting
+//! down on SIGINT/SIGTERM after in-flight requests and the e-mail in flight finish.
 
 use anyhow::Context;
 use gatehouse_identity::config::Config as IdentityConfig;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Runs the identity service from `cfg` until a shutdown signal.
-pub async fn run(cfg: IdentityConfig) -> anyhow::Result<()> {
+/// How long shutdown waits for the courier's send in flight.
+const COURIER_GRACE: Duration = Duration::from_secs(70);
+
+/// Runs the identity service from `cfg` until a shutdown signal; with `watch_courier`, the
+/// courier worker too.
+pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()> {
     let public_addr = format!("{}:{}", cfg.serve.public.host, cfg.serve.public.port);
     let admin_addr = format!("{}:{}", cfg.serve.admin.host, cfg.serve.admin.port);
     let svc = gatehouse_identity::boot::build(cfg)
@@ -28,7 +33,11 @@ pub async fn run(cfg: IdentityConfig) -> anyhow::Result<()> {
     eprintln!("  Sign in:     {}ui/login", s.public_base_url);
     eprintln!("  Public API:  {}", s.public_base_url);
     eprintln!("  Admin API:   {}", s.admin_base_url);
+    if watch_courier {
+        eprintln!("  E-mail to:   {}", svc.courier.delivery().describe());
+    }
     eprintln!();
+    let worker = watch_courier.then(|| svc.courier.spawn_worker());
     let public_app = gatehouse_identity::api::public_router(svc.clone())
         .into_make_service_with_connect_info::<SocketAddr>();
     let admin_app = gatehouse_identity::api::admin_router(svc.clone())
@@ -50,10 +59,41 @@ pub async fn run(cfg: IdentityConfig) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = tx.send(true);
-    let _ = public_task.await;
-    let _ = admin_task.await;
+    let courier = async {
+        if let Some(w) = worker {
+            stop_worker(w).await;
+        }
+    };
+    let _ = tokio::join!(public_task, admin_task, courier);
     svc.store.db.close().await;
     Ok(())
+}
+
+/// `identity courier watch`: only the courier worker, until a shutdown signal.
+pub async fn courier_watch(cfg: IdentityConfig) -> anyhow::Result<()> {
+    let svc = gatehouse_identity::boot::build(cfg)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "gatehouse v{}: courier worker delivering e-mail to {}",
+        gatehouse_core::VERSION,
+        svc.courier.delivery().describe()
+    );
+    let worker = svc.courier.spawn_worker();
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the e-mail in flight");
+    stop_worker(worker).await;
+    svc.store.db.close().await;
+    Ok(())
+}
+
+async fn stop_worker(w: gatehouse_identity::courier::worker::WorkerHandle) {
+    if tokio::time::timeout(COURIER_GRACE, w.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the courier worker did not stop in time; its message is retried later");
+    }
 }
 
 async fn shutdown_signal() {

@@ -233,3 +233,106 @@ fn identities_commands_work_against_a_served_kratos_yml() {
     assert!(!o.status.success());
     assert!(text(&o).contains("404"), "{}", text(&o));
 }
+
+#[test]
+fn courier_config_errors_stop_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kratos_yml(
+        dir.path(),
+        free_port(),
+        free_port(),
+        "courier:
+  delivery_strategy: http
+  http: { request_config: { url: 'https://mail.example.org/', body: 'base64://ZnVuY3Rpb24oY3R4KSB7fQ==' } }
+",
+    );
+    let out = gatehouse(&["identity", "serve", "-c", &cfg, "--dev"], dir.path(), &[]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("courier.http.request_config.body") && t.contains("Jsonnet"),
+        "{t}"
+    );
+
+    // {{ .RecoveryCode with no closing braces, on line 2.
+    let cfg = kratos_yml(
+        dir.path(),
+        free_port(),
+        free_port(),
+        "courier: { templates: { recovery_code: { valid: { email: { subject: 'base64://SGkKe3sgLlJlY292ZXJ5Q29kZQ==' } } } } }\n",
+    );
+    let out = gatehouse(
+        &["identity", "courier", "watch", "-c", &cfg, "--dev"],
+        dir.path(),
+        &[],
+    );
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("courier.templates.recovery_code.valid.email.subject") && t.contains("line 2"),
+        "{t}"
+    );
+
+    let env = [("COURIER_SMTP_CONNECTION_URI", "smtp://mail.test/?skip_ssl_verify=perhaps")];
+    let cfg = kratos_yml(dir.path(), free_port(), free_port(), "");
+    let out = gatehouse(&["identity", "serve", "-c", &cfg, "--dev"], dir.path(), &env);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("courier.smtp.connection_uri"), "{}", text(&out));
+}
+
+#[test]
+fn courier_watch_runs_until_sigterm_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kratos_yml(
+        dir.path(),
+        free_port(),
+        free_port(),
+        "courier: { smtp: { connection_uri: 'smtp://127.0.0.1:1/?disable_starttls=true' } }\n",
+    );
+    let mut child = Command::new(BIN)
+        .args(["identity", "courier", "watch", "-c", &cfg, "--dev"])
+        .current_dir(dir.path())
+        .env("LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log.contains("courier worker started") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                log.push_str(&line);
+                log.push('\n');
+            }
+            Err(_) => panic!("the worker did not start:\n{log}"),
+        }
+    }
+    assert!(log.contains("SMTP via 127.0.0.1:1"), "{log}");
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM:\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(status.success(), "{status}:\n{log}");
+    assert!(log.contains("courier worker stopped"), "{log}");
+}

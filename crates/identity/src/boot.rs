@@ -1,7 +1,9 @@
 //! Turning a config into a running service: settings resolved with every default, the
-//! database connected and migrated, schemas loaded, hashing pool and limiter set up.
+//! database connected and migrated, schemas and courier templates loaded, hashing pool and
+//! limiter set up.
 
 use crate::config::{After, Config, HashAlgorithm, HookConfig, SameSite};
+use crate::courier::Courier;
 use crate::credential::hash::{HashPool, Hasher};
 use crate::ratelimit::{FailureLimiter, RateLimitConfig};
 use crate::schema::SchemaRegistry;
@@ -47,6 +49,8 @@ pub async fn build(cfg: Config) -> Result<SharedService, String> {
         tracing::warn!("whoami cache off: {e}");
     }
     let schemas = load_schemas(&cfg).await?;
+    let clock = Clock::system();
+    let courier = Courier::new(&cfg, store.clone(), clock.clone()).await?;
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -79,8 +83,9 @@ pub async fn build(cfg: Config) -> Result<SharedService, String> {
         schemas,
         hashes,
         limiter,
-        clock: Clock::system(),
+        clock,
         branding,
+        courier,
     }))
 }
 

@@ -2,6 +2,7 @@
 //! (schemas, the hashing pool, the failure limiter, the clock), plus session issuance and
 //! lookup, which login, registration and whoami all need.
 
+use crate::courier::Courier;
 use crate::credential::hash::HashPool;
 use crate::identity::{Identity, View};
 use crate::ratelimit::FailureLimiter;
@@ -24,6 +25,8 @@ pub struct Service {
     pub limiter: FailureLimiter,
     pub clock: Clock,
     pub branding: gatehouse_ui::Branding,
+    /// Outgoing e-mail: `svc.courier.send_email(TemplateType::..., to, data)`.
+    pub courier: Courier,
 }
 
 pub type SharedService = Arc<Service>;

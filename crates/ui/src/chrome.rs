@@ -81,10 +81,27 @@ dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
 code { background: #f3f4f6; padding: 2px 6px; border-radius: 4px; }
 hr { border: 0; border-top: 1px solid var(--border); margin: 22px 0 4px; }
+main.wide { max-width: 760px; }
+table { width: 100%; border-collapse: collapse; font-size: 14px; }
+th, td { text-align: left; padding: 8px 6px; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
+th { color: var(--muted); font-weight: 600; }
+td a { color: var(--accent); }
+h2 { font-size: 16px; margin: 22px 0 8px; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f9fafb; border: 1px solid var(--border); border-radius: 8px; padding: 12px; font-size: 14px; margin: 0; }
+iframe { width: 100%; min-height: 420px; border: 1px solid var(--border); border-radius: 8px; background: #fff; }
 "#;
 
 /// A whole page: `title` in the tab and the heading, `body` inside the card.
 pub(crate) fn page(title: &str, body: &str, branding: &Branding) -> String {
+    page_in("<main>", title, body, branding)
+}
+
+/// A page with a wider card, for tables and e-mails.
+pub(crate) fn wide_page(title: &str, body: &str, branding: &Branding) -> String {
+    page_in("<main class=\"wide\">", title, body, branding)
+}
+
+fn page_in(main: &str, title: &str, body: &str, branding: &Branding) -> String {
     let logo = branding
         .logo_url
         .as_deref()
@@ -99,7 +116,7 @@ pub(crate) fn page(title: &str, body: &str, branding: &Branding) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title} – {product}</title><style>{css}</style></head>\
-<body><main><div class=\"brand\">{logo}<span>{product}</span></div><div class=\"card\"><h1>{title}</h1>{body}</div></main></body></html>\n",
+<body>{main}<div class=\"brand\">{logo}<span>{product}</span></div><div class=\"card\"><h1>{title}</h1>{body}</div></main></body></html>\n",
         title = escape(title),
         product = escape(&branding.product_name),
         css = CSS.replace("ACCENT", branding.accent()),

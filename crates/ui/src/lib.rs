@@ -3,8 +3,10 @@
 //! work without JavaScript, load nothing from other hosts, and escape everything they show.
 
 mod chrome;
+mod mail;
 mod nodes;
 mod pages;
 
 pub use chrome::{Branding, escape};
+pub use mail::{mail_page, mailbox_page};
 pub use pages::{error_page, flow_page, signed_out_page, welcome_page};

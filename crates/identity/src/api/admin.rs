@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-fn respond(r: Result<Response>) -> Response {
+pub(super) fn respond(r: Result<Response>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -52,7 +52,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid> {
 }
 
 /// Query parameters, which may repeat (`include_credential`, `ids`).
-fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
+pub(super) fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
     raw.map(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .into_owned()
@@ -61,7 +61,7 @@ fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
     .unwrap_or_default()
 }
 
-fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == key)

@@ -1,9 +1,12 @@
 //! HTTP for the identity service: the public router (port 4433: self-service, sessions,
-//! schemas, built-in UI) and the admin router (port 4434: identities, sessions).
+//! schemas, built-in UI, and the dev mailbox in dev mode) and the admin router (port 4434:
+//! identities, sessions, courier messages).
 
 pub mod admin;
 pub mod cors;
+pub mod courier;
 pub mod flows;
+pub mod mail;
 pub mod request;
 pub mod respond;
 pub mod sessions;
@@ -24,11 +27,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// The public router (port 4433).
 pub fn public_router(svc: SharedService) -> Router {
     let cors = cors::layer(&svc.settings.cors);
-    let router = Router::new()
+    let mut router = Router::new()
         .merge(flows::routes())
         .merge(sessions::routes())
         .merge(settings::routes())
-        .merge(ui::routes())
+        .merge(ui::routes());
+    if svc.settings.dev {
+        router = router.merge(mail::routes());
+    }
+    let router = router
         .route("/self-service/errors", get(get_error))
         .route("/schemas", get(list_schemas))
         .route("/schemas/{id}", get(get_schema))
@@ -48,6 +55,7 @@ pub fn public_router(svc: SharedService) -> Router {
 /// The admin router (port 4434). Every admin route answers with and without `/admin`.
 pub fn admin_router(svc: SharedService) -> Router {
     let admin = admin::routes()
+        .merge(courier::routes())
         .route("/health/alive", get(health::alive))
         .route("/health/ready", get(ready))
         .route("/version", get(health::version))

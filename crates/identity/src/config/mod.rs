@@ -3,10 +3,12 @@
 //! start-up error naming the key path, and subtrees it does not act on yet are kept as JSON.
 //! Defaults are Kratos's. `validate` checks what types cannot (URLs, hook positions, ...).
 
+mod courier;
 mod selfservice;
 mod serve;
 mod validate;
 
+pub use courier::*;
 pub use selfservice::*;
 pub use serve::*;
 
@@ -56,6 +58,10 @@ pub struct Config {
     pub dsn: Option<String>,
     #[serde(skip)]
     pub dev: bool,
+    /// Where this document sits in the file (`identity` in gatehouse.yml), for error
+    /// messages found after parsing (templates are loaded at start-up).
+    #[serde(skip)]
+    pub key_prefix: String,
     #[serde(default)]
     pub serve: Serve,
     #[serde(default)]
@@ -75,9 +81,9 @@ pub struct Config {
     /// gatehouse's own settings (ignored by nothing: Kratos would reject this key).
     #[serde(default)]
     pub gatehouse: GatehouseExtras,
-    // Accepted for compatibility; acted on by later gatehouse features.
     #[serde(default)]
-    pub courier: Value,
+    pub courier: CourierConfig,
+    // Accepted for compatibility; acted on by later gatehouse features.
     #[serde(default)]
     pub ciphers: Value,
     #[serde(default)]
@@ -475,6 +481,7 @@ impl Config {
     pub fn from_value(doc: Value, key_prefix: &str, dev: bool) -> Result<Config, ConfigError> {
         let mut cfg: Config = gatehouse_core::config::deserialize(doc, key_prefix)?;
         cfg.dev = dev;
+        cfg.key_prefix = key_prefix.to_string();
         validate::validate(&cfg, key_prefix)?;
         Ok(cfg)
     }
@@ -581,9 +588,6 @@ impl Config {
             ("hashers.argon2.memory", String),
             ("hashers.argon2.iterations", Integer),
             ("hashers.argon2.parallelism", Integer),
-            ("courier.smtp.connection_uri", String),
-            ("courier.smtp.from_address", String),
-            ("courier.smtp.from_name", String),
             ("log.level", String),
             ("log.format", String),
             ("log.leak_sensitive_values", Bool),
@@ -609,6 +613,7 @@ impl Config {
             v.push((leak(format!("selfservice.flows.{flow}.enabled")), Bool));
             v.push((leak(format!("selfservice.flows.{flow}.use")), String));
         }
+        v.extend(courier::env_paths().into_iter().map(|(p, k)| (leak(p), k)));
         v
     }
 }

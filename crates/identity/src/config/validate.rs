@@ -36,7 +36,8 @@ pub(super) fn validate(cfg: &Config, prefix: &str) -> Result<(), ConfigError> {
             "must be at least 6",
         ));
     }
-    check_hooks(cfg, &key)
+    check_hooks(cfg, &key)?;
+    super::courier::validate(&cfg.courier, &key)
 }
 
 fn check_schemas(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {

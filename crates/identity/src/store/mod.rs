@@ -2,6 +2,7 @@
 //! UUIDs, times BIGINT microseconds, JSON TEXT; see `gatehouse_store`.
 
 pub mod cache;
+mod courier;
 mod flows;
 mod identities;
 mod sessions;
@@ -10,16 +11,25 @@ use cache::{CacheLimits, SessionCache};
 use gatehouse_store::{Db, Migration};
 use std::sync::Arc;
 
+pub use courier::{AfterFailure, MessageFilter};
 pub use identities::IdentityFilter;
 pub use sessions::SessionFilter;
 
 /// The identity service's migrations, embedded in the binary.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "courier",
+        sqlite: include_str!("../../migrations/sqlite/0002_courier.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_courier.sql"),
+    },
+];
 
 /// The service name under which migrations are recorded (`identity_migrations`).
 pub const SERVICE: &str = "identity";
@@ -46,7 +56,7 @@ impl From<gatehouse_store::sqlx::Error> for StoreError {
     }
 }
 
-/// The identity service's storage: identities, sessions, flows and error reports.
+/// The identity service's storage: identities, sessions, flows, error reports and the courier outbox.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub db: Db,

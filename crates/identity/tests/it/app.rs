@@ -1,6 +1,7 @@
 //! The test fixture: a real gatehouse identity service on `127.0.0.1:0`, configured from a
 //! kratos.yml-style document, plus a tiny cookie-keeping client.
 
+use gatehouse_identity::courier::worker::WorkerHandle;
 use gatehouse_identity::service::SharedService;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
@@ -30,6 +31,8 @@ pub struct TestApp {
     pub svc: SharedService,
     pub http: reqwest::Client,
     pub dsn: String,
+    /// The courier worker, running as in `gatehouse serve`; see [`TestApp::stop_courier`].
+    pub courier: Option<WorkerHandle>,
     _dir: tempfile::TempDir,
 }
 
@@ -57,8 +60,23 @@ async fn fresh_postgres(base: &str) -> String {
 }
 
 impl TestApp {
-    /// Starts the service with the reference schema and `extra` merged over a base config.
+    /// Starts the service in dev mode with the reference schema and `extra` merged over a
+    /// base config.
     pub async fn start(backend: &Backend, extra: Value) -> TestApp {
+        Self::try_start(backend, extra, true)
+            .await
+            .expect("service starts")
+    }
+
+    /// The same outside dev mode.
+    pub async fn start_non_dev(backend: &Backend, extra: Value) -> TestApp {
+        Self::try_start(backend, extra, false)
+            .await
+            .expect("service starts")
+    }
+
+    /// Starts the service, or says why it would not start.
+    pub async fn try_start(backend: &Backend, extra: Value, dev: bool) -> Result<TestApp, String> {
         let dir = tempfile::tempdir().unwrap();
         let dsn = match backend {
             Backend::Sqlite => {
@@ -66,15 +84,29 @@ impl TestApp {
             }
             Backend::Postgres(base) => fresh_postgres(base).await,
         };
-        Self::start_on(dsn, dir, extra).await
+        Self::start_on(dsn, dir, extra, dev).await
     }
 
     /// A second instance on this one's database, as in a multi-instance deployment.
     pub async fn sibling(&self, extra: Value) -> TestApp {
-        Self::start_on(self.dsn.clone(), tempfile::tempdir().unwrap(), extra).await
+        Self::start_on(self.dsn.clone(), tempfile::tempdir().unwrap(), extra, true)
+            .await
+            .expect("service starts")
     }
 
-    async fn start_on(dsn: String, dir: tempfile::TempDir, extra: Value) -> TestApp {
+    /// Stops the courier worker, waiting for the send in flight (a process going away).
+    pub async fn stop_courier(&mut self) {
+        if let Some(w) = self.courier.take() {
+            w.shutdown().await;
+        }
+    }
+
+    async fn start_on(
+        dsn: String,
+        dir: tempfile::TempDir,
+        extra: Value,
+        dev: bool,
+    ) -> Result<TestApp, String> {
         gatehouse_core::install_tls_provider();
         init_logs();
         let schema_path = dir.path().join("identity.schema.json");
@@ -99,11 +131,10 @@ impl TestApp {
             "secrets": {"default": ["a-very-long-test-secret-0123456789"]},
         });
         gatehouse_core::config::merge(&mut doc, extra);
-        let cfg = gatehouse_identity::config::Config::from_value(doc, "", true)
-            .expect("test config is valid");
-        let svc = gatehouse_identity::boot::build(cfg)
-            .await
-            .expect("service starts");
+        let cfg = gatehouse_identity::config::Config::from_value(doc, "", dev)
+            .map_err(|e| e.to_string())?;
+        let svc = gatehouse_identity::boot::build(cfg).await?;
+        let courier = Some(svc.courier.spawn_worker());
         let p = gatehouse_identity::api::public_router(svc.clone())
             .into_make_service_with_connect_info::<SocketAddr>();
         let a = gatehouse_identity::api::admin_router(svc.clone())
@@ -114,14 +145,15 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        TestApp {
+        Ok(TestApp {
             public,
             admin,
             svc,
             http,
             dsn,
+            courier,
             _dir: dir,
-        }
+        })
     }
 
     pub fn pub_url(&self, path: &str) -> String {

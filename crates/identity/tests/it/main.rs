@@ -7,7 +7,9 @@ mod app;
 mod bad_input;
 mod browser;
 mod cache;
+mod courier;
 mod native;
 mod settings;
+mod smtp;
 
 pub use app::{Backend, TestApp, backends};
