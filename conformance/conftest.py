@@ -79,6 +79,10 @@ selfservice:
         password:
           hooks:
             - hook: session
+    verification:
+      enabled: true
+    recovery:
+      enabled: true
     logout:
       after:
         default_browser_return_url: {public}ui/login
@@ -174,6 +178,11 @@ def admin_api(server) -> ory.IdentityApi:
 @pytest.fixture(scope="session")
 def metadata(server) -> ory.MetadataApi:
     return ory.MetadataApi(sdk(server.admin))
+
+
+@pytest.fixture(scope="session")
+def courier(server) -> ory.CourierApi:
+    return ory.CourierApi(sdk(server.admin))
 
 
 @pytest.fixture

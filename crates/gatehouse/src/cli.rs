@@ -35,6 +35,9 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Internal: evaluates Jsonnet for the server in a child process with resource limits.
+    #[command(hide = true, name = "jsonnet-worker")]
+    JsonnetWorker,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -167,6 +170,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Identities { command } => identities_cmd::run(command).await,
+        Command::JsonnetWorker => Ok(()),
     }
 }
 

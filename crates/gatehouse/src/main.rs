@@ -11,6 +11,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The Jsonnet worker is this binary re-run by the server, with limits on itself; it
+    // needs no runtime, logging or TLS.
+    if matches!(cli.command, cli::Command::JsonnetWorker) {
+        return gatehouse_jsonnet::run_worker();
+    }
     gatehouse_core::install_tls_provider();
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

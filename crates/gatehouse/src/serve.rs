@@ -15,7 +15,7 @@ const COURIER_GRACE: Duration = Duration::from_secs(70);
 pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()> {
     let public_addr = format!("{}:{}", cfg.serve.public.host, cfg.serve.public.port);
     let admin_addr = format!("{}:{}", cfg.serve.admin.host, cfg.serve.admin.port);
-    let svc = gatehouse_identity::boot::build(cfg)
+    let svc = gatehouse_identity::boot::build_with(cfg, jsonnet_runner()?)
         .await
         .map_err(anyhow::Error::msg)?;
     let public = TcpListener::bind(&public_addr)
@@ -94,6 +94,17 @@ async fn stop_worker(w: gatehouse_identity::courier::worker::WorkerHandle) {
     {
         tracing::warn!("the courier worker did not stop in time; its message is retried later");
     }
+}
+
+/// Jsonnet runs in a child process of this same binary, so a hostile or broken web hook
+/// template is cut off by time and memory limits without touching the server.
+fn jsonnet_runner() -> anyhow::Result<gatehouse_jsonnet::Runner> {
+    let exe = std::env::current_exe().context("cannot find the gatehouse binary for Jsonnet")?;
+    Ok(gatehouse_jsonnet::Runner::subprocess(
+        exe,
+        vec!["jsonnet-worker".to_string()],
+        gatehouse_jsonnet::Limits::default(),
+    ))
 }
 
 async fn shutdown_signal() {

@@ -273,11 +273,22 @@ fn courier_config_errors_stop_start_up_naming_the_key() {
         "{t}"
     );
 
-    let env = [("COURIER_SMTP_CONNECTION_URI", "smtp://mail.test/?skip_ssl_verify=perhaps")];
+    let env = [(
+        "COURIER_SMTP_CONNECTION_URI",
+        "smtp://mail.test/?skip_ssl_verify=perhaps",
+    )];
     let cfg = kratos_yml(dir.path(), free_port(), free_port(), "");
-    let out = gatehouse(&["identity", "serve", "-c", &cfg, "--dev"], dir.path(), &env);
+    let out = gatehouse(
+        &["identity", "serve", "-c", &cfg, "--dev"],
+        dir.path(),
+        &env,
+    );
     assert!(!out.status.success());
-    assert!(text(&out).contains("courier.smtp.connection_uri"), "{}", text(&out));
+    assert!(
+        text(&out).contains("courier.smtp.connection_uri"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -302,7 +313,10 @@ fn courier_watch_runs_until_sigterm_and_stops_cleanly() {
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -335,4 +349,115 @@ fn courier_watch_runs_until_sigterm_and_stops_cleanly() {
     }
     assert!(status.success(), "{status}:\n{log}");
     assert!(log.contains("courier worker stopped"), "{log}");
+}
+
+/// Accepts HTTP requests on loopback, answers 200, and hands back each request's body.
+fn hook_receiver() -> (u16, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            let body = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break String::new();
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break body.to_string();
+                    }
+                }
+            };
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = tx.send(body);
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn web_hook_bodies_run_in_the_jsonnet_worker_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook_port, bodies) = hook_receiver();
+    let jsonnet = dir.path().join("subscriber.jsonnet");
+    std::fs::write(
+        &jsonnet,
+        "function(ctx) if ctx.identity.traits.user_type == 'educator' then { email: ctx.identity.traits.email } else error 'cancel'\n",
+    )
+    .unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let hooks = format!(
+        "selfservice:\n  flows:\n    registration:\n      after:\n        password:\n          hooks:\n            - hook: web_hook\n              config: {{ url: 'http://127.0.0.1:{hook_port}/hook', method: POST, body: 'file://{}' }}\n            - hook: session\n",
+        jsonnet.display()
+    );
+    let cfg = kratos_yml(dir.path(), public, admin, &hooks);
+    let child = Command::new(BIN)
+        .args(["identity", "serve", "-c", &cfg, "--dev"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_of(public, "/health/ready") != Some(200) {
+        assert!(Instant::now() < deadline, "server did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (email, kind) in [
+        ("pupil@example.org", "student"),
+        ("teacher@example.org", "educator"),
+    ] {
+        let flow = http_json(public, "GET", "/self-service/registration/api", "");
+        let action = flow["ui"]["action"].as_str().unwrap().to_string();
+        let path = action
+            .split_once(&format!("127.0.0.1:{public}"))
+            .unwrap()
+            .1
+            .to_string();
+        let body = serde_json::json!({"method": "password", "password": "correct horse battery",
+            "traits": {"email": email, "user_type": kind}});
+        let done = http_json(public, "POST", &path, &body.to_string());
+        assert!(done["session_token"].is_string(), "{done}");
+    }
+    let got = bodies.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&got).unwrap(),
+        serde_json::json!({"email": "teacher@example.org"})
+    );
+    assert!(
+        bodies.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the student was cancelled"
+    );
+}
+
+/// A JSON request over plain HTTP/1.1; the parsed answer body.
+fn http_json(port: u16, method: &str, path: &str, body: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (_, body) = out.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {out}"))
 }

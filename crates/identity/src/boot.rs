@@ -8,7 +8,7 @@ use crate::credential::hash::{HashPool, Hasher};
 use crate::ratelimit::{FailureLimiter, RateLimitConfig};
 use crate::schema::SchemaRegistry;
 use crate::service::{Service, SharedService};
-use crate::settings::{CookieSettings, FlowSettings, PasswordSettings, Settings};
+use crate::settings::{CodeFlowSettings, CookieSettings, FlowSettings, PasswordSettings, Settings};
 use crate::store::SqlStore;
 use crate::store::cache::CacheLimits;
 use gatehouse_core::Clock;
@@ -30,6 +30,16 @@ pub async fn migrate(dsn: &str) -> Result<Vec<i64>, String> {
 /// `serve` works on an empty database; `migrate sql` exists for deployments that migrate
 /// in a separate job first.
 pub async fn build(cfg: Config) -> Result<SharedService, String> {
+    let jsonnet = gatehouse_jsonnet::Runner::in_process(gatehouse_jsonnet::Limits::default());
+    build_with(cfg, jsonnet).await
+}
+
+/// Like [`build`], with the Jsonnet runner to use: the binary runs Jsonnet in a bounded
+/// child process; tests and embedders may evaluate in-process.
+pub async fn build_with(
+    cfg: Config,
+    jsonnet: gatehouse_jsonnet::Runner,
+) -> Result<SharedService, String> {
     let settings = resolve(&cfg);
     let dsn = cfg.dsn.clone().ok_or("config key `dsn`: required")?;
     let db = Db::connect(&dsn)
@@ -51,6 +61,11 @@ pub async fn build(cfg: Config) -> Result<SharedService, String> {
     let schemas = load_schemas(&cfg).await?;
     let clock = Clock::system();
     let courier = Courier::new(&cfg, store.clone(), clock.clone()).await?;
+    let hooks = crate::hook::WebHooks::load(&cfg, &cfg.key_prefix).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client for web hooks: {e}"))?;
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -69,6 +84,7 @@ pub async fn build(cfg: Config) -> Result<SharedService, String> {
         branding.product_name = n.clone();
     }
     branding.logo_url = ui.logo_url.clone();
+    branding.recovery_link = settings.recovery.enabled;
     if let Some(c) = &ui.accent_color {
         branding.accent_color = c.clone();
     }
@@ -86,6 +102,10 @@ pub async fn build(cfg: Config) -> Result<SharedService, String> {
         clock,
         branding,
         courier,
+        hooks,
+        jsonnet,
+        http,
+        hook_timeout: cfg.gatehouse.web_hook_timeout,
     }))
 }
 
@@ -127,7 +147,7 @@ fn hasher(cfg: &Config) -> Hasher {
 
 /// The hooks that run after `method` in a flow: per-method hooks replace the generic list
 /// when set (Kratos does not merge them).
-fn method_hooks<'a>(after: &'a After, method: &str) -> &'a [HookConfig] {
+pub(crate) fn method_hooks<'a>(after: &'a After, method: &str) -> &'a [HookConfig] {
     let per_method = match method {
         "password" => after.password.as_ref(),
         "profile" => after.profile.as_ref(),
@@ -189,8 +209,30 @@ pub fn resolve(cfg: &Config) -> Settings {
     s.settings_password_revokes_sessions = method_hooks(&f.settings.after, "password")
         .iter()
         .any(|h| h.hook == "revoke_active_sessions");
-    s.recovery_ui_url = ui(&f.recovery.ui_url, "recovery");
-    s.verification_ui_url = ui(&f.verification.ui_url, "verification");
+    let code_flow = |flow: &crate::config::Flow, page: &str| CodeFlowSettings {
+        enabled: flow.enabled.unwrap_or(false),
+        flow: FlowSettings {
+            ui_url: ui(&flow.ui_url, page),
+            lifespan: flow.lifespan,
+            after_return_url: flow.after.default_browser_return_url.clone(),
+        },
+        use_link: flow.use_.as_deref() == Some("link"),
+        notify_unknown_recipients: flow.notify_unknown_recipients.unwrap_or(false),
+    };
+    s.recovery = code_flow(&f.recovery, "recovery");
+    s.verification = code_flow(&f.verification, "verification");
+    s.registration_shows_verification_ui = method_hooks(&f.registration.after, "password")
+        .iter()
+        .any(|h| h.hook == "show_verification_ui");
+    s.recovery_revokes_sessions = f
+        .recovery
+        .after
+        .hooks
+        .iter()
+        .any(|h| h.hook == "revoke_active_sessions");
+    s.login_requires_verified_address = method_hooks(&f.login.after, "password")
+        .iter()
+        .any(|h| h.hook == "require_verified_address");
     s.error_ui_url = ui(&f.error.ui_url, "error");
     s.default_return_url = cfg
         .selfservice

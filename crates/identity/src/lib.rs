@@ -12,6 +12,7 @@ pub mod config;
 pub mod courier;
 pub mod credential;
 pub mod flow;
+pub mod hook;
 pub mod identity;
 pub mod ratelimit;
 pub mod schema;

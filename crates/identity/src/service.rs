@@ -27,6 +27,12 @@ pub struct Service {
     pub branding: gatehouse_ui::Branding,
     /// Outgoing e-mail: `svc.courier.send_email(TemplateType::..., to, data)`.
     pub courier: Courier,
+    pub hooks: crate::hook::WebHooks,
+    /// Evaluates web hook bodies, bounded in time and memory.
+    pub jsonnet: gatehouse_jsonnet::Runner,
+    /// The client web hooks call out with.
+    pub http: reqwest::Client,
+    pub hook_timeout: std::time::Duration,
 }
 
 pub type SharedService = Arc<Service>;
@@ -170,6 +176,47 @@ impl Service {
         mac.update(session_id.as_bytes());
         let digest = mac.finalize().into_bytes();
         format!("ory_lo_{}", &gatehouse_core::token::hex(&digest)[..32])
+    }
+
+    /// Runs the web hooks of one hook point with Kratos's `ctx`.
+    pub async fn run_hooks(
+        &self,
+        hooks: &[crate::hook::WebHook],
+        ctx: &Value,
+    ) -> crate::hook::Verdict {
+        crate::hook::run(hooks, &self.http, &self.jsonnet, self.hook_timeout, ctx).await
+    }
+
+    /// The secret that signs new tokens and codes (the first configured one).
+    pub fn signing_secret(&self) -> &str {
+        self.settings
+            .secrets
+            .first()
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// The stored form of a one-time code: an HMAC bound to its flow, so a leaked table
+    /// reveals no codes and a code cannot be replayed on another flow.
+    pub fn code_hash(&self, flow_id: uuid::Uuid, code: &str, secret: &str) -> String {
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+            return String::new();
+        };
+        mac.update(b"code:");
+        mac.update(flow_id.as_bytes());
+        mac.update(code.as_bytes());
+        gatehouse_core::token::hex(&mac.finalize().into_bytes())
+    }
+
+    /// Whether `code` hashes to `stored` under any configured secret (rotation).
+    pub fn code_matches(&self, flow_id: uuid::Uuid, code: &str, stored: &str) -> bool {
+        !code.is_empty()
+            && self.settings.secrets.iter().any(|s| {
+                gatehouse_core::token::constant_time_eq(
+                    self.code_hash(flow_id, code, s).as_bytes(),
+                    stored.as_bytes(),
+                )
+            })
     }
 
     /// Checks a logout token against every configured secret (rotation keeps old ones valid).

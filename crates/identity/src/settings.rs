@@ -26,6 +26,17 @@ pub struct FlowSettings {
     pub after_return_url: Option<String>,
 }
 
+/// Verification and recovery: flows that mail a code (or a link) to an address.
+#[derive(Clone, Debug)]
+pub struct CodeFlowSettings {
+    pub enabled: bool,
+    pub flow: FlowSettings,
+    /// `use: link` instead of the default `code`.
+    pub use_link: bool,
+    /// Mail the "invalid" template to addresses nobody has, instead of staying silent.
+    pub notify_unknown_recipients: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct PasswordSettings {
     pub enabled: bool,
@@ -52,8 +63,14 @@ pub struct Settings {
     pub privileged_session_max_age: Duration,
     /// `revoke_active_sessions` runs after a password change in settings.
     pub settings_password_revokes_sessions: bool,
-    pub recovery_ui_url: String,
-    pub verification_ui_url: String,
+    pub recovery: CodeFlowSettings,
+    pub verification: CodeFlowSettings,
+    /// `show_verification_ui` runs after a password registration.
+    pub registration_shows_verification_ui: bool,
+    /// `revoke_active_sessions` runs after a recovery.
+    pub recovery_revokes_sessions: bool,
+    /// `require_verified_address` runs after a password login.
+    pub login_requires_verified_address: bool,
     pub error_ui_url: String,
     pub logout_return_url: Option<String>,
     pub session_lifespan: Duration,
@@ -106,8 +123,21 @@ impl Settings {
             settings_flow: flow("settings"),
             privileged_session_max_age: Duration::from_secs(3600),
             settings_password_revokes_sessions: false,
-            recovery_ui_url: ui("recovery"),
-            verification_ui_url: ui("verification"),
+            recovery: CodeFlowSettings {
+                enabled: false,
+                flow: flow("recovery"),
+                use_link: false,
+                notify_unknown_recipients: false,
+            },
+            verification: CodeFlowSettings {
+                enabled: false,
+                flow: flow("verification"),
+                use_link: false,
+                notify_unknown_recipients: false,
+            },
+            registration_shows_verification_ui: false,
+            recovery_revokes_sessions: false,
+            login_requires_verified_address: false,
             error_ui_url: ui("error"),
             logout_return_url: Some(ui("login")),
             session_lifespan: Duration::from_secs(24 * 3600),

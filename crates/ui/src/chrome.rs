@@ -9,11 +9,14 @@ pub struct Branding {
     pub logo_url: Option<String>,
     /// `#rgb` or `#rrggbb`; anything else falls back to the default.
     pub accent_color: String,
+    /// Offer "Forgot your password?" on the sign-in page (recovery is enabled).
+    pub recovery_link: bool,
 }
 
 impl Default for Branding {
     fn default() -> Self {
         Branding {
+            recovery_link: false,
             product_name: "gatehouse".into(),
             logo_url: None,
             accent_color: "#4f46e5".into(),

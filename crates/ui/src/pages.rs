@@ -15,11 +15,16 @@ fn title(kind: &str) -> &'static str {
     }
 }
 
-fn links(kind: &str) -> &'static str {
+fn links(kind: &str, branding: &Branding) -> &'static str {
     match kind {
+        "login" if branding.recovery_link => {
+            "<div class=\"links\">No account yet? <a href=\"/ui/registration\">Create one</a><br><a href=\"/ui/recovery\">Forgot your password?</a></div>"
+        }
         "login" => {
             "<div class=\"links\">No account yet? <a href=\"/ui/registration\">Create one</a></div>"
         }
+        "recovery" => "<div class=\"links\"><a href=\"/ui/login\">Back to sign in</a></div>",
+        "verification" => "<div class=\"links\"><a href=\"/ui/welcome\">Later</a></div>",
         "registration" => {
             "<div class=\"links\">Already have an account? <a href=\"/ui/login\">Sign in</a></div>"
         }
@@ -84,7 +89,7 @@ pub fn flow_page(kind: &str, flow: &Value, branding: &Branding) -> String {
         }
         body.push_str("</form>");
     }
-    body.push_str(links(kind));
+    body.push_str(links(kind, branding));
     page(title(kind), &body, branding)
 }
 

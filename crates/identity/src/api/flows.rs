@@ -9,7 +9,9 @@ use super::respond::{
 use crate::flow::login::{self, LoginFailure};
 use crate::flow::registration::{self, RegistrationFailure};
 use crate::flow::ui::{InputSpec, Node, UiText};
+use crate::flow::verification;
 use crate::flow::{Flow, FlowKind, FlowType, csrf};
+use crate::hook::{self, RequestContext};
 use crate::identity::Identity;
 use crate::service::{ClientInfo, Service, SharedService};
 use axum::body::Body;
@@ -170,8 +172,14 @@ async fn init_browser_inner(
         ));
     }
     let request_url = request::request_url(&svc.settings.public_base_url, uri);
-    let mut flow = new_flow(svc, kind, FlowType::Browser, request_url, refresh);
+    let mut flow = new_flow(svc, kind, FlowType::Browser, request_url.clone(), refresh);
     flow.return_to = return_to;
+    before_hooks(
+        svc,
+        &flow,
+        &RequestContext::new("GET", request_url, headers),
+    )
+    .await?;
     let existing =
         cookie(headers, &svc.settings.cookies.csrf_name).filter(|c| csrf::is_well_formed(c));
     let raw = existing.clone().unwrap_or_else(csrf::new_token);
@@ -205,6 +213,35 @@ fn new_flow(
     }
 }
 
+/// The flow's `before` web hooks; one that refuses stops the flow from starting.
+pub(super) async fn before_hooks(
+    svc: &Service,
+    flow: &Flow,
+    req: &RequestContext,
+) -> Result<(), ApiError> {
+    let hooks = match flow.kind {
+        Some(FlowKind::Login) => &svc.hooks.login_before,
+        Some(FlowKind::Registration) => &svc.hooks.registration_before,
+        Some(FlowKind::Settings) => &svc.hooks.settings_before,
+        Some(FlowKind::Recovery) => &svc.hooks.recovery_before,
+        Some(FlowKind::Verification) => &svc.hooks.verification_before,
+        None => return Ok(()),
+    };
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let ctx = hook::context(&wire(flow), None, None, req);
+    let verdict = svc.run_hooks(hooks, &ctx).await;
+    match verdict.interrupt.first() {
+        None => Ok(()),
+        Some((_, message)) => Err(ApiError::bad_request(message.text.clone())
+            .id("self_service_flow_rejected")
+            .details(
+                json!({"messages": verdict.interrupt.iter().map(|(_, m)| m).collect::<Vec<_>>()}),
+            )),
+    }
+}
+
 async fn has_session(svc: &Service, headers: &HeaderMap) -> Result<bool, ApiError> {
     match session_token(headers, &svc.settings.cookies.session_name) {
         Some(t) => Ok(svc.session_for_token(&t).await?.is_some()),
@@ -233,8 +270,14 @@ pub async fn init_api(
             return Err(session_already_available());
         }
         let request_url = request::request_url(&svc.settings.public_base_url, &uri);
-        let mut flow = new_flow(&svc, kind, FlowType::Api, request_url, refresh);
+        let mut flow = new_flow(&svc, kind, FlowType::Api, request_url.clone(), refresh);
         flow.return_to = return_to;
+        before_hooks(
+            &svc,
+            &flow,
+            &RequestContext::new("GET", request_url, &headers),
+        )
+        .await?;
         save(&svc, &flow).await?;
         Ok(json_with(StatusCode::OK, wire(&flow), &[]))
     }
@@ -342,7 +385,18 @@ pub async fn submit(
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
     let mut json_client = wants_json(&headers);
     let client = client_info(&headers, peer.map(|c| c.0));
-    let result = submit_inner(&svc, kind, q, &headers, &client, req, &mut json_client).await;
+    let request_url = request::request_url(&svc.settings.public_base_url, req.uri());
+    let hook_req = RequestContext::new(req.method().as_str(), request_url, &headers);
+    let result = submit_inner(
+        &svc,
+        kind,
+        q,
+        &headers,
+        (&client, &hook_req),
+        req,
+        &mut json_client,
+    )
+    .await;
     match result {
         Ok(res) => res,
         Err(e) => error_for(&svc, json_client, e).await,
@@ -356,7 +410,7 @@ async fn submit_inner(
     kind: FlowKind,
     q: FlowIdQuery,
     headers: &HeaderMap,
-    client: &ClientInfo,
+    (client, hook_req): (&ClientInfo, &RequestContext),
     req: Request<Body>,
     json_client: &mut bool,
 ) -> Result<Response, ApiError> {
@@ -386,6 +440,9 @@ async fn submit_inner(
         return Err(session_already_available());
     }
     flow.ui.clear_messages();
+    if let Some(p) = body.get("transient_payload").filter(|p| p.is_object()) {
+        flow.internal.transient_payload = Some(p.clone());
+    }
     let method = body.get("method").and_then(Value::as_str).unwrap_or("");
     if method != "password" || !svc.settings.password.enabled {
         let msg = match kind {
@@ -403,14 +460,20 @@ async fn submit_inner(
     }
     match kind {
         FlowKind::Registration => {
-            match registration::submit_password(svc, &mut flow, &body).await {
+            let outcome = match registration::prepare_password(svc, &mut flow, &body).await {
+                Ok(identity) => register_with_hooks(svc, &mut flow, identity, hook_req).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
                 Ok(identity) => registered(svc, &mut flow, identity, client, json_client).await,
                 Err(RegistrationFailure::Rejected) => rejected(svc, &flow, json_client).await,
                 Err(RegistrationFailure::Error(e)) => Err(e),
             }
         }
         _ => match login::submit_password(svc, &mut flow, &body, client).await {
-            Ok(identity) => logged_in(svc, &mut flow, identity, client, json_client).await,
+            Ok(identity) => {
+                logged_in(svc, &mut flow, identity, client, hook_req, json_client).await
+            }
             Err(LoginFailure::Rejected) => rejected(svc, &flow, json_client).await,
             Err(LoginFailure::Throttled(wait)) => Ok(respond::throttled(wait)),
             Err(LoginFailure::Error(e)) => Err(e),
@@ -462,13 +525,92 @@ async fn rejected(svc: &Service, flow: &Flow, json_client: bool) -> Result<Respo
     Ok(json_with(StatusCode::BAD_REQUEST, wire(flow), &[]))
 }
 
+/// The registration's `after` web hooks around saving the identity: hooks that decide
+/// (`response.parse`) run first and may refuse or amend it; the others run once it exists.
+async fn register_with_hooks(
+    svc: &Service,
+    flow: &mut Flow,
+    mut identity: Identity,
+    hook_req: &RequestContext,
+) -> Result<Identity, RegistrationFailure> {
+    let (deciding, observing): (Vec<_>, Vec<_>) = svc
+        .hooks
+        .registration_after_password
+        .iter()
+        .cloned()
+        .partition(|h| h.parse);
+    if !deciding.is_empty() {
+        let ctx = hook::context(
+            &wire(flow),
+            Some(&hook_identity(svc, &identity)),
+            None,
+            hook_req,
+        );
+        let verdict = svc.run_hooks(&deciding, &ctx).await;
+        if interrupted(flow, &verdict) {
+            return Err(RegistrationFailure::Rejected);
+        }
+        for fields in &verdict.amend {
+            hook::amend(&mut identity, fields);
+        }
+    }
+    let identity = registration::persist(svc, flow, identity).await?;
+    if !observing.is_empty() {
+        let ctx = hook::context(
+            &wire(flow),
+            Some(&hook_identity(svc, &identity)),
+            None,
+            hook_req,
+        );
+        svc.run_hooks(&observing, &ctx).await;
+    }
+    Ok(identity)
+}
+
+/// The identity as hooks see it: everything but credential secrets.
+pub(super) fn hook_identity(svc: &Service, identity: &Identity) -> Value {
+    svc.identity_json(identity, crate::identity::View::Admin)
+}
+
+/// Puts a verdict's messages on the flow; whether the flow must stop.
+fn interrupted(flow: &mut Flow, verdict: &hook::Verdict) -> bool {
+    for (node, message) in &verdict.interrupt {
+        flow.ui.add_message(node.as_deref(), message.clone());
+    }
+    !verdict.interrupt.is_empty()
+}
+
 async fn logged_in(
     svc: &Service,
     flow: &mut Flow,
     identity: Identity,
     client: &ClientInfo,
+    hook_req: &RequestContext,
     json_client: bool,
 ) -> Result<Response, ApiError> {
+    // `require_verified_address`, as Kratos before v25.4 answers it: the login is refused
+    // with message 4000010 until an address is verified.
+    if svc.settings.login_requires_verified_address
+        && !identity.verifiable_addresses.iter().any(|a| a.verified)
+    {
+        flow.ui.messages.push(UiText::error(
+            4000010,
+            "Account not active yet. Did you forget to verify your email address?",
+        ));
+        return rejected(svc, flow, json_client).await;
+    }
+    if !svc.hooks.login_after_password.is_empty() {
+        let ctx = hook::context(
+            &wire(flow),
+            Some(&hook_identity(svc, &identity)),
+            None,
+            hook_req,
+        );
+        let verdict = svc.run_hooks(&svc.hooks.login_after_password, &ctx).await;
+        if interrupted(flow, &verdict) {
+            return rejected(svc, flow, json_client).await;
+        }
+    }
     let (session, token) = svc.issue_session(&identity, "password", client).await?;
     flow.state = "passed_challenge".into();
     save(svc, flow).await?;
@@ -492,6 +634,7 @@ async fn registered(
     let identity_json = svc.identity_json(&identity, crate::identity::View::Public);
     flow.state = "passed_challenge".into();
     save(svc, flow).await?;
+    let verifying = verify_after_signup(svc, flow, &identity).await?;
     let issued = if svc.settings.registration_issues_session {
         Some(svc.issue_session(&identity, "password", client).await?)
     } else {
@@ -501,6 +644,9 @@ async fn registered(
     if let Some((session, _)) = &issued {
         body["session"] = svc.session_json(session, Some(&identity));
     }
+    if let Some(v) = verifying {
+        body["continue_with"] = json!([v]);
+    }
     finish(
         svc,
         flow,
@@ -508,6 +654,44 @@ async fn registered(
         issued.as_ref().map(|(s, t)| (s, t.clone())),
         json_client,
     )
+}
+
+/// With verification on, a new identity's first unverified e-mail address gets a code at
+/// once, in a verification flow of its own; the answer points to it (`continue_with`).
+async fn verify_after_signup(
+    svc: &Service,
+    signup: &Flow,
+    identity: &Identity,
+) -> Result<Option<Value>, ApiError> {
+    if !svc.settings.verification.enabled {
+        return Ok(None);
+    }
+    let Some(address) = identity
+        .verifiable_addresses
+        .iter()
+        .find(|a| a.via == "email" && !a.verified)
+    else {
+        return Ok(None);
+    };
+    let mut flow = verification::new_flow(svc, signup.flow_type, signup.request_url.clone());
+    if signup.flow_type == FlowType::Browser {
+        flow.internal.csrf_token = signup.internal.csrf_token.clone();
+        flow.ui
+            .nodes
+            .insert(0, csrf_node(&signup.internal.csrf_token));
+    }
+    flow.internal.transient_payload = signup.internal.transient_payload.clone();
+    verification::issue_code(svc, &flow, identity, &address.value).await?;
+    verification::mark_sent(&mut flow, &address.value);
+    save(svc, &flow).await?;
+    Ok(Some(json!({
+        "action": "show_verification_ui",
+        "flow": {
+            "id": flow.id,
+            "verifiable_address": address.value,
+            "url": with_flow(&svc.settings.verification.flow.ui_url, flow.id),
+        },
+    })))
 }
 
 /// Answers a finished login or registration: cookie and redirect (HTML), cookie and JSON
@@ -535,7 +719,22 @@ fn finish(
         }
     }
     if flow.flow_type == FlowType::Browser && !json_client {
-        return Ok(see_other(&return_url(svc, flow), &cookies));
+        // `show_verification_ui`: a browser goes to the verification form first.
+        let next = body
+            .get("continue_with")
+            .and_then(Value::as_array)
+            .and_then(|c| c.iter().find(|c| c["action"] == "show_verification_ui"))
+            .and_then(|c| c.pointer("/flow/url"))
+            .and_then(Value::as_str)
+            .filter(|_| svc.settings.registration_shows_verification_ui)
+            .map(str::to_string);
+        return Ok(see_other(
+            &next.unwrap_or_else(|| return_url(svc, flow)),
+            &cookies,
+        ));
+    }
+    if let Some(Value::Array(earlier)) = body.get("continue_with") {
+        continue_with.extend(earlier.iter().cloned());
     }
     if !continue_with.is_empty() {
         body["continue_with"] = Value::Array(continue_with);

@@ -3,15 +3,18 @@
 //! identities, sessions, courier messages).
 
 pub mod admin;
+pub mod code_flows;
 pub mod cors;
 pub mod courier;
 pub mod flows;
 pub mod mail;
+pub mod recovery;
 pub mod request;
 pub mod respond;
 pub mod sessions;
 pub mod settings;
 pub mod ui;
+pub mod verification;
 
 use crate::service::SharedService;
 use axum::Router;
@@ -31,6 +34,8 @@ pub fn public_router(svc: SharedService) -> Router {
         .merge(flows::routes())
         .merge(sessions::routes())
         .merge(settings::routes())
+        .merge(verification::routes())
+        .merge(recovery::routes())
         .merge(ui::routes());
     if svc.settings.dev {
         router = router.merge(mail::routes());
@@ -56,6 +61,7 @@ pub fn public_router(svc: SharedService) -> Router {
 pub fn admin_router(svc: SharedService) -> Router {
     let admin = admin::routes()
         .merge(courier::routes())
+        .merge(recovery::admin_routes())
         .route("/health/alive", get(health::alive))
         .route("/health/ready", get(ready))
         .route("/version", get(health::version))

@@ -11,6 +11,7 @@ use super::respond::{csrf_cookie, error_for, json_with, see_other, with_flow};
 use crate::flow::settings::{self, SettingsFailure};
 use crate::flow::ui::UiText;
 use crate::flow::{Flow, FlowKind, FlowType, csrf};
+use crate::hook::{self, RequestContext};
 use crate::identity::Identity;
 use crate::service::{Service, SharedService};
 use crate::session::Session;
@@ -157,7 +158,9 @@ async fn get_flow(svc: SharedService, headers: HeaderMap, q: FlowIdQuery) -> Res
 async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> Response {
     let headers = req.headers().clone();
     let mut json_client = wants_json(&headers);
-    let result = submit_inner(&svc, q, &headers, req, &mut json_client).await;
+    let request_url = request::request_url(&svc.settings.public_base_url, req.uri());
+    let hook_req = RequestContext::new(req.method().as_str(), request_url, &headers);
+    let result = submit_inner(&svc, q, &headers, &hook_req, req, &mut json_client).await;
     match result {
         Ok(res) => res,
         Err(e) => error_for(&svc, json_client, e).await,
@@ -168,6 +171,7 @@ async fn submit_inner(
     svc: &Service,
     q: FlowIdQuery,
     headers: &HeaderMap,
+    hook_req: &RequestContext,
     req: Request<Body>,
     json_client: &mut bool,
 ) -> Result<Response, ApiError> {
@@ -210,7 +214,22 @@ async fn submit_inner(
         }
     };
     match outcome {
-        Ok(updated) => saved(svc, &mut flow, &session, &updated, method, json_client).await,
+        Ok(updated) => {
+            let hooks = match method {
+                "password" => &svc.hooks.settings_after_password,
+                _ => &svc.hooks.settings_after_profile,
+            };
+            if !hooks.is_empty() {
+                let ctx = hook::context(
+                    &wire(&flow),
+                    Some(&super::flows::hook_identity(svc, &updated)),
+                    Some(&svc.session_json(&session, None)),
+                    hook_req,
+                );
+                svc.run_hooks(hooks, &ctx).await;
+            }
+            saved(svc, &mut flow, &session, &updated, method, json_client).await
+        }
         Err(SettingsFailure::Rejected) => rejected(svc, &flow, json_client).await,
         Err(SettingsFailure::NeedsReauth) => {
             save(svc, &flow).await?;

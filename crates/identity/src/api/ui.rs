@@ -93,6 +93,22 @@ async fn settings(
     flow_page(svc, FlowKind::Settings, headers, q).await
 }
 
+async fn verification(
+    State(svc): State<SharedService>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    flow_page(svc, FlowKind::Verification, headers, q).await
+}
+
+async fn recovery(
+    State(svc): State<SharedService>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    flow_page(svc, FlowKind::Recovery, headers, q).await
+}
+
 async fn login(
     State(svc): State<SharedService>,
     headers: HeaderMap,
@@ -159,6 +175,8 @@ pub fn routes() -> Router<SharedService> {
         .route("/ui/login", get(login))
         .route("/ui/registration", get(registration))
         .route("/ui/settings", get(settings))
+        .route("/ui/verification", get(verification))
+        .route("/ui/recovery", get(recovery))
         .route("/ui/welcome", get(welcome))
         .route("/ui/error", get(error))
         .route("/ui", get(|| async { see_other("/ui/welcome", &[]) }))

@@ -388,7 +388,7 @@ pub struct Log {
 }
 
 /// gatehouse's own keys, under `gatehouse:` in the identity config.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatehouseExtras {
     #[serde(default)]
@@ -397,6 +397,24 @@ pub struct GatehouseExtras {
     pub rate_limit: RateLimit,
     #[serde(default)]
     pub session_cache: SessionCacheConfig,
+    /// How long a flow waits for a `web_hook` (Kratos has no key for it).
+    #[serde(default = "ten_seconds", deserialize_with = "dur::deserialize")]
+    pub web_hook_timeout: Duration,
+}
+
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for GatehouseExtras {
+    fn default() -> Self {
+        GatehouseExtras {
+            ui: UiConfig::default(),
+            rate_limit: RateLimit::default(),
+            session_cache: SessionCacheConfig::default(),
+            web_hook_timeout: ten_seconds(),
+        }
+    }
 }
 
 /// The in-memory whoami cache (see `store::cache`); `capacity: 0` turns it off.
@@ -503,11 +521,20 @@ impl Config {
         cfg.hashers.bcrypt.cost = 8;
         cfg.selfservice.flows.registration.after.password = Some(AfterMethod {
             default_browser_return_url: None,
-            hooks: vec![HookConfig {
-                hook: "session".into(),
-                config: Value::Null,
-            }],
+            hooks: vec![
+                HookConfig {
+                    hook: "session".into(),
+                    config: Value::Null,
+                },
+                HookConfig {
+                    hook: "show_verification_ui".into(),
+                    config: Value::Null,
+                },
+            ],
         });
+        // The whole sign-up story works out of the box; mail lands in the dev mailbox.
+        cfg.selfservice.flows.verification.enabled = Some(true);
+        cfg.selfservice.flows.recovery.enabled = Some(true);
         cfg
     }
 

@@ -1,11 +1,14 @@
 //! Self-service flows: the documents a client fetches and submits (`ui.nodes`), their
 //! expiry, CSRF protection for browsers, and the login, registration and logout logic.
 
+pub mod codes;
 pub mod csrf;
 pub mod login;
+pub mod recovery;
 pub mod registration;
 pub mod settings;
 pub mod ui;
+pub mod verification;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,6 +78,9 @@ pub struct FlowInternal {
     /// Settings flows belong to one identity.
     #[serde(default)]
     pub identity_id: Option<Uuid>,
+    /// The last submission's `transient_payload`, handed to mail templates and web hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transient_payload: Option<Value>,
 }
 
 /// A flow document. Serialised as Kratos's flow JSON, plus `internal` for storage only.

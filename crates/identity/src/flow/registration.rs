@@ -64,8 +64,9 @@ pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow
     flow
 }
 
-/// Validates and creates an identity from a password registration.
-pub async fn submit_password(
+/// Validates a password registration and builds the identity it asks for (not yet saved:
+/// web hooks that decide run first).
+pub async fn prepare_password(
     svc: &Service,
     flow: &mut Flow,
     body: &Value,
@@ -133,7 +134,15 @@ pub async fn submit_password(
         .hash(password)
         .await
         .map_err(|e| ApiError::internal(format!("hashing: {e}")))?;
-    let identity = build_identity(svc, schema, traits, identifiers, hashed);
+    Ok(build_identity(svc, schema, traits, identifiers, hashed))
+}
+
+/// Saves a new identity; a taken identifier becomes message 4000007 on the flow.
+pub async fn persist(
+    svc: &Service,
+    flow: &mut Flow,
+    identity: Identity,
+) -> Result<Identity, RegistrationFailure> {
     match svc.store.create_identity(&identity).await {
         Ok(()) => Ok(identity),
         Err(StoreError::Conflict) => {

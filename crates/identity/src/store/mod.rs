@@ -2,6 +2,7 @@
 //! UUIDs, times BIGINT microseconds, JSON TEXT; see `gatehouse_store`.
 
 pub mod cache;
+mod codes;
 mod courier;
 mod flows;
 mod identities;
@@ -11,6 +12,7 @@ use cache::{CacheLimits, SessionCache};
 use gatehouse_store::{Db, Migration};
 use std::sync::Arc;
 
+pub use codes::{CodeUse, NewCode};
 pub use courier::{AfterFailure, MessageFilter};
 pub use identities::IdentityFilter;
 pub use sessions::SessionFilter;
@@ -28,6 +30,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "courier",
         sqlite: include_str!("../../migrations/sqlite/0002_courier.sql"),
         postgres: include_str!("../../migrations/postgres/0002_courier.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "codes",
+        sqlite: include_str!("../../migrations/sqlite/0003_codes.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_codes.sql"),
     },
 ];
 

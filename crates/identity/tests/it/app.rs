@@ -200,6 +200,48 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The template data of the newest mail to `to`.
+    pub async fn last_mail(&self, to: &str) -> Option<Value> {
+        let filter = gatehouse_identity::store::MessageFilter {
+            status: None,
+            recipient: Some(to.to_string()),
+        };
+        let messages = self
+            .svc
+            .store
+            .list_courier_messages(&filter, None, 1000)
+            .await
+            .unwrap();
+        messages
+            .into_iter()
+            .max_by_key(|m| m.created_at)
+            .map(|m| m.template_data)
+    }
+
+    pub async fn has_mail_to(&self, to: &str) -> bool {
+        self.last_mail(to).await.is_some()
+    }
+
+    pub async fn last_mail_field(&self, to: &str, field: &str) -> String {
+        let mail = self
+            .last_mail(to)
+            .await
+            .unwrap_or_else(|| panic!("no mail to {to}"));
+        let json_name = gatehouse_identity::courier::template_type::json_name(field);
+        mail.get(field)
+            .or_else(|| mail.get(&json_name))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no {field} in {mail}"))
+            .to_string()
+    }
+
+    /// The code in the newest mail to `to`.
+    pub async fn last_code(&self, to: &str) -> String {
+        self.last_mail_field(to, "VerificationCode").await
+    }
+}
+
 /// A cookie-keeping client, enough to act like a browser in tests.
 #[derive(Clone)]
 pub struct Browser {

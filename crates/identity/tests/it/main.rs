@@ -8,8 +8,11 @@ mod bad_input;
 mod browser;
 mod cache;
 mod courier;
+mod hooks;
 mod native;
+mod recovery;
 mod settings;
 mod smtp;
+mod verification;
 
 pub use app::{Backend, TestApp, backends};

@@ -1,0 +1,103 @@
+//! The verification flow's endpoints: `/self-service/verification/{browser,api,flows}`,
+//! `POST /self-service/verification` (ask for a code, or submit one) and
+//! `GET /self-service/verification?flow=&code=` (the link in the e-mail).
+
+use super::code_flows::{CodeFlow, Step};
+use super::flows::{FlowIdQuery, check_csrf, flow_id, load};
+use super::request::{read_body, wants_json};
+use super::respond::error_for;
+use crate::flow::verification;
+use crate::flow::{Flow, FlowKind, FlowType};
+use crate::service::{Service, SharedService};
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::Response;
+use gatehouse_core::ApiError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub static FLOW: CodeFlow = CodeFlow {
+    kind: FlowKind::Verification,
+    settings: |svc| &svc.settings.verification,
+    new_flow: verification::new_flow,
+    no_strategy: (
+        4010006,
+        "Could not find a strategy to verify your account with. Did you fill out the form correctly?",
+    ),
+    already_done: 4070002,
+};
+
+#[derive(Deserialize, Default)]
+pub struct LinkQuery {
+    flow: Option<String>,
+    code: Option<String>,
+}
+
+/// `POST /self-service/verification?flow=`.
+pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> Response {
+    let headers = req.headers().clone();
+    let mut json_client = wants_json(&headers);
+    let result: Result<Response, ApiError> = async {
+        let mut flow = load(&svc, FlowKind::Verification, flow_id(q.flow.as_deref())?).await?;
+        json_client |= flow.flow_type == FlowType::Api;
+        let body = read_body(req).await?;
+        if flow.flow_type == FlowType::Api && headers.contains_key(axum::http::header::ORIGIN) {
+            return Err(ApiError::bad_request(
+                "This endpoint was called with an API flow from a browser. Use a browser flow instead.",
+            ));
+        }
+        check_csrf(&svc, &flow, &headers, body.get("csrf_token").and_then(Value::as_str))?;
+        handle(&svc, &mut flow, &body, json_client).await
+    }
+    .await;
+    match result {
+        Ok(res) => res,
+        Err(e) => error_for(&svc, json_client, e).await,
+    }
+}
+
+/// `GET /self-service/verification?flow=&code=`: the link in the mail. Following it is
+/// the same as submitting the code (no CSRF token: it arrives from a mail client).
+pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -> Response {
+    let json_client = wants_json(&headers);
+    let result: Result<Response, ApiError> = async {
+        let mut flow = load(&svc, FlowKind::Verification, flow_id(q.flow.as_deref())?).await?;
+        let body = json!({"method": "code", "code": q.code.unwrap_or_default()});
+        let json_answer = json_client || flow.flow_type == FlowType::Api;
+        handle(&svc, &mut flow, &body, json_answer).await
+    }
+    .await;
+    match result {
+        Ok(res) => res,
+        Err(e) => error_for(&svc, json_client, e).await,
+    }
+}
+
+/// One submission: `email` asks for a (new) code, `code` answers one.
+async fn handle(
+    svc: &Service,
+    flow: &mut Flow,
+    body: &Value,
+    json_client: bool,
+) -> Result<Response, ApiError> {
+    if flow.is_expired(svc.clock.now()) {
+        return FLOW.expired(svc, flow, json_client).await;
+    }
+    let status = match FLOW.step(flow, body) {
+        Step::Send(email) => {
+            verification::send_code(svc, flow, &email).await?;
+            StatusCode::OK
+        }
+        Step::Check(code) => {
+            // Kratos answers a wrong code with 200 too: the flow carries the message.
+            verification::check_code(svc, flow, &code).await?;
+            StatusCode::OK
+        }
+        Step::Refused(status) => status,
+    };
+    FLOW.answer(svc, flow, status, json_client).await
+}
+
+pub fn routes() -> axum::Router<SharedService> {
+    crate::code_flow_routes!(FLOW, "verification", submit, follow_link)
+}

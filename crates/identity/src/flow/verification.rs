@@ -1,0 +1,225 @@
+//! The verification flow with the `code` method: the user names an address, gets a code by
+//! e-mail, and proves they can read it. States: `choose_method` -> `sent_email` ->
+//! `passed_challenge`. Unknown addresses get the same answer as known ones.
+
+use super::codes;
+use super::ui::{Node, UiText};
+use super::{Flow, FlowKind, FlowType};
+use crate::courier::TemplateType;
+use crate::identity::{Identity, View};
+use crate::service::Service;
+use crate::store::{CodeUse, NewCode};
+use gatehouse_core::ApiError;
+use serde_json::{Value, json};
+
+/// The `purpose` of verification codes in the code table.
+pub const PURPOSE: &str = "verification";
+
+/// Wrong guesses a code survives; then the flow needs a new code.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// A new verification flow asking for the address.
+pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow {
+    let lifespan = svc.settings.verification.flow.lifespan;
+    codes::new_flow(
+        svc,
+        FlowKind::Verification,
+        lifespan,
+        flow_type,
+        request_url,
+    )
+}
+
+fn code_sent_message() -> UiText {
+    UiText::info(
+        1080003,
+        "An email containing a verification code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.",
+    )
+}
+
+/// Mails a fresh code for `email` (or, for an address nobody has, the "invalid" notice when
+/// configured) and moves the flow to `sent_email`. The answer never tells whether the
+/// address is known.
+pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<(), ApiError> {
+    let email = email.trim().to_lowercase();
+    let now = svc.clock.now();
+    svc.store.retire_codes(flow.id, PURPOSE, now).await?;
+    let owner = svc
+        .store
+        .identity_by_verifiable_address("email", &email)
+        .await?;
+    let identity = match owner {
+        Some(id) => svc.store.get_identity_public(id).await?,
+        None => None,
+    };
+    match identity {
+        Some(identity) => issue_code(svc, flow, &identity, &email).await?,
+        None if svc.settings.verification.notify_unknown_recipients => {
+            let data = json!({
+                "To": email,
+                "RequestURL": flow.request_url,
+                "TransientPayload": flow_transient_payload(flow),
+            });
+            svc.courier
+                .send_email(TemplateType::VerificationCodeInvalid, &email, data)
+                .await?;
+        }
+        None => {}
+    }
+    mark_sent(flow, &email);
+    Ok(())
+}
+
+/// Moves the flow to `sent_email`: the code form and the "code sent" message.
+pub fn mark_sent(flow: &mut Flow, email: &str) {
+    flow.state = "sent_email".into();
+    codes::sent_nodes(flow, email, UiText::info(1070011, "Verification code"));
+    flow.ui.messages = vec![code_sent_message()];
+}
+
+/// Stores a new code for `identity`'s `email` on this flow and mails it.
+pub async fn issue_code(
+    svc: &Service,
+    flow: &Flow,
+    identity: &Identity,
+    email: &str,
+) -> Result<(), ApiError> {
+    let now = svc.clock.now();
+    let code = gatehouse_core::token::random_digits(6);
+    let hash = svc.code_hash(flow.id, &code, svc.signing_secret());
+    svc.store
+        .create_code(
+            &NewCode {
+                flow_id: flow.id,
+                purpose: PURPOSE,
+                identity_id: Some(identity.id),
+                via: "email",
+                address: email,
+                code_hash: &hash,
+                expires_at: flow.expires_at,
+            },
+            now,
+        )
+        .await?;
+    let url = svc.settings.public_url(&format!(
+        "self-service/verification?code={code}&flow={}",
+        flow.id
+    ));
+    let minutes = (flow.expires_at - now).whole_minutes().max(0);
+    let data = json!({
+        "To": email,
+        "VerificationCode": code,
+        "VerificationURL": url,
+        "Identity": svc.identity_json(identity, View::Public),
+        "RequestURL": flow.request_url,
+        "TransientPayload": flow_transient_payload(flow),
+        "ExpiresInMinutes": minutes,
+    });
+    svc.courier
+        .send_email(TemplateType::VerificationCodeValid, email, data)
+        .await?;
+    Ok(())
+}
+
+fn flow_transient_payload(flow: &Flow) -> Value {
+    flow.internal.transient_payload.clone().unwrap_or(json!({}))
+}
+
+/// Checks `code` against the flow's live code. On success the address is verified and the
+/// flow passes its challenge; otherwise the flow carries the reason.
+pub async fn check_code(svc: &Service, flow: &mut Flow, code: &str) -> Result<bool, ApiError> {
+    let now = svc.clock.now();
+    let code = code.trim();
+    let used = svc
+        .store
+        .use_code(
+            flow.id,
+            PURPOSE,
+            |stored| svc.code_matches(flow.id, code, stored),
+            MAX_ATTEMPTS,
+            now,
+        )
+        .await?;
+    flow.ui.clear_messages();
+    match used {
+        CodeUse::Valid {
+            identity_id: Some(id),
+            via,
+            address,
+        } => {
+            mark_verified(svc, id, &via, &address).await?;
+            passed(svc, flow);
+            Ok(true)
+        }
+        CodeUse::Valid { .. } | CodeUse::Invalid => {
+            flow.ui.messages.push(UiText::error(
+                4070006,
+                "The verification code is invalid or has already been used. Please try again.",
+            ));
+            Ok(false)
+        }
+        CodeUse::TooOften => {
+            flow.ui.messages.push(UiText::error(
+                5000001,
+                "The request was submitted too often. Please request another code.",
+            ));
+            Ok(false)
+        }
+    }
+}
+
+async fn mark_verified(
+    svc: &Service,
+    id: uuid::Uuid,
+    via: &str,
+    address: &str,
+) -> Result<(), ApiError> {
+    let Some(mut identity) = svc.store.get_identity(id).await? else {
+        return Err(ApiError::not_found("Unable to locate the resource"));
+    };
+    let now = svc.clock.now();
+    for a in identity
+        .verifiable_addresses
+        .iter_mut()
+        .filter(|a| a.via == via && a.value == address)
+    {
+        a.verified = true;
+        a.status = "completed".into();
+        a.verified_at = Some(now);
+        a.updated_at = now;
+    }
+    identity.updated_at = now;
+    svc.store.update_identity(&identity).await?;
+    Ok(())
+}
+
+/// The `passed_challenge` form: a message and a link onwards.
+fn passed(svc: &Service, flow: &mut Flow) {
+    let to = flow
+        .return_to
+        .clone()
+        .or_else(|| svc.settings.verification.flow.after_return_url.clone())
+        .unwrap_or_else(|| svc.settings.default_return_url.clone());
+    flow.state = "passed_challenge".into();
+    flow.ui.action = to.clone();
+    flow.ui.method = "GET".into();
+    flow.ui.nodes.retain(|n| n.group == "default");
+    flow.ui.nodes.push(Node {
+        kind: "a".into(),
+        group: "code".into(),
+        attributes: json!({
+            "href": to,
+            "id": "continue",
+            "title": UiText::info(1070009, "Continue"),
+            "node_type": "a",
+        }),
+        messages: Vec::new(),
+        meta: super::ui::NodeMeta {
+            label: Some(UiText::info(1070009, "Continue")),
+        },
+    });
+    flow.ui.messages = vec![UiText::success(
+        1080002,
+        "You successfully verified your email address.",
+    )];
+}
