@@ -309,7 +309,28 @@ pub(super) fn csrf_violation(reason: &str) -> ApiError {
         .details(json!({"reject_reason": reason}))
 }
 
-pub(super) fn check_csrf(
+/// What every submission of a flow must pass: API flows are not for browsers (they would
+/// skip CSRF), and browser flows need their CSRF token.
+pub(super) fn check_submission(
+    svc: &Service,
+    flow: &Flow,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<(), ApiError> {
+    if flow.flow_type == FlowType::Api && headers.contains_key(axum::http::header::ORIGIN) {
+        return Err(ApiError::bad_request(
+            "This endpoint was called with an API flow from a browser. Use a browser flow instead.",
+        ));
+    }
+    check_csrf(
+        svc,
+        flow,
+        headers,
+        body.get("csrf_token").and_then(Value::as_str),
+    )
+}
+
+fn check_csrf(
     svc: &Service,
     flow: &Flow,
     headers: &HeaderMap,
@@ -419,17 +440,7 @@ async fn submit_inner(
     *json_client |= flow.flow_type == FlowType::Api;
     let json_client = *json_client;
     let body = read_body(req).await?;
-    if flow.flow_type == FlowType::Api && headers.contains_key(axum::http::header::ORIGIN) {
-        return Err(ApiError::bad_request(
-            "This endpoint was called with an API flow from a browser. Use a browser flow instead.",
-        ));
-    }
-    check_csrf(
-        svc,
-        &flow,
-        headers,
-        body.get("csrf_token").and_then(Value::as_str),
-    )?;
+    check_submission(svc, &flow, headers, &body)?;
     if flow.is_expired(svc.clock.now()) {
         return expired(svc, &flow, json_client).await;
     }

@@ -3,7 +3,7 @@
 //! user in and opens a settings flow to choose a new password.
 
 use super::code_flows::{CodeFlow, Step};
-use super::flows::{FlowIdQuery, check_csrf, csrf_node, flow_id, load, save, wire};
+use super::flows::{FlowIdQuery, check_submission, csrf_node, flow_id, load, save, wire};
 use super::request::{client_info, read_body, wants_json};
 use super::respond::{error_for, json_with, see_other, session_cookie, with_flow};
 use crate::flow::recovery;
@@ -47,12 +47,7 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
         let mut flow = load(&svc, FlowKind::Recovery, flow_id(q.flow.as_deref())?).await?;
         json_client |= flow.flow_type == FlowType::Api;
         let body = read_body(req).await?;
-        if flow.flow_type == FlowType::Api && headers.contains_key(axum::http::header::ORIGIN) {
-            return Err(ApiError::bad_request(
-                "This endpoint was called with an API flow from a browser. Use a browser flow instead.",
-            ));
-        }
-        check_csrf(&svc, &flow, &headers, body.get("csrf_token").and_then(Value::as_str))?;
+        check_submission(&svc, &flow, &headers, &body)?;
         handle(&svc, &mut flow, &body, &client, json_client).await
     }
     .await;

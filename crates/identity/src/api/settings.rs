@@ -3,8 +3,8 @@
 //! belongs to; a change that needs a fresh sign-in sends the user to a refreshing login.
 
 use super::flows::{
-    FlowIdQuery, InitQuery, check_csrf, check_return_to, csrf_node, csrf_violation, expired_error,
-    flow_id, load, query, save, settings_for, wire,
+    FlowIdQuery, InitQuery, check_return_to, check_submission, csrf_node, csrf_violation,
+    expired_error, flow_id, load, query, save, settings_for, wire,
 };
 use super::request::{self, cookie, read_body, session_token, wants_json};
 use super::respond::{csrf_cookie, error_for, json_with, see_other, with_flow};
@@ -183,17 +183,7 @@ async fn submit_inner(
     if flow.internal.identity_id != Some(identity.id) {
         return Err(identity_mismatch());
     }
-    if flow.flow_type == FlowType::Api && headers.contains_key(axum::http::header::ORIGIN) {
-        return Err(ApiError::bad_request(
-            "This endpoint was called with an API flow from a browser. Use a browser flow instead.",
-        ));
-    }
-    check_csrf(
-        svc,
-        &flow,
-        headers,
-        body.get("csrf_token").and_then(Value::as_str),
-    )?;
+    check_submission(svc, &flow, headers, &body)?;
     if flow.is_expired(svc.clock.now()) {
         return expired(svc, &flow, &identity, json_client).await;
     }

@@ -3,7 +3,7 @@
 //! `GET /self-service/verification?flow=&code=` (the link in the e-mail).
 
 use super::code_flows::{CodeFlow, Step};
-use super::flows::{FlowIdQuery, check_csrf, flow_id, load};
+use super::flows::{FlowIdQuery, check_submission, flow_id, load};
 use super::request::{read_body, wants_json};
 use super::respond::error_for;
 use crate::flow::verification;
@@ -41,12 +41,7 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
         let mut flow = load(&svc, FlowKind::Verification, flow_id(q.flow.as_deref())?).await?;
         json_client |= flow.flow_type == FlowType::Api;
         let body = read_body(req).await?;
-        if flow.flow_type == FlowType::Api && headers.contains_key(axum::http::header::ORIGIN) {
-            return Err(ApiError::bad_request(
-                "This endpoint was called with an API flow from a browser. Use a browser flow instead.",
-            ));
-        }
-        check_csrf(&svc, &flow, &headers, body.get("csrf_token").and_then(Value::as_str))?;
+        check_submission(&svc, &flow, &headers, &body)?;
         handle(&svc, &mut flow, &body, json_client).await
     }
     .await;

@@ -4,7 +4,92 @@
 use super::ui::{InputSpec, Node, UiText};
 use super::{Flow, FlowKind, FlowType};
 use crate::service::Service;
+use crate::store::{CodeUse, NewCode};
+use gatehouse_core::ApiError;
 use serde_json::json;
+
+/// Wrong guesses a code survives; then the flow needs a new code.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Stores a new six-digit code for `identity_id`'s `address` on this flow (dying with
+/// it) and returns the code, which is never stored in clear.
+pub async fn store_code(
+    svc: &Service,
+    flow: &Flow,
+    purpose: &str,
+    identity_id: uuid::Uuid,
+    address: &str,
+) -> Result<String, ApiError> {
+    let code = gatehouse_core::token::random_digits(6);
+    let hash = svc.code_hash(flow.id, &code, svc.signing_secret());
+    svc.store
+        .create_code(
+            &NewCode {
+                flow_id: flow.id,
+                purpose,
+                identity_id: Some(identity_id),
+                via: "email",
+                address,
+                code_hash: &hash,
+                expires_at: flow.expires_at,
+            },
+            svc.clock.now(),
+        )
+        .await?;
+    Ok(code)
+}
+
+/// A right code's owner: identity, channel and address.
+pub struct Spent {
+    pub identity_id: uuid::Uuid,
+    pub via: String,
+    pub address: String,
+}
+
+/// Spends a guess at the flow's code. A wrong, used or over-guessed code puts the reason
+/// on the flow (`wrong` is the flow's own "invalid code" message) and gives `None`.
+pub async fn spend(
+    svc: &Service,
+    flow: &mut Flow,
+    purpose: &str,
+    code: &str,
+    wrong: UiText,
+) -> Result<Option<Spent>, ApiError> {
+    let code = code.trim();
+    let used = svc
+        .store
+        .use_code(
+            flow.id,
+            purpose,
+            |stored| svc.code_matches(flow.id, code, stored),
+            MAX_ATTEMPTS,
+            svc.clock.now(),
+        )
+        .await?;
+    flow.ui.clear_messages();
+    match used {
+        CodeUse::Valid {
+            identity_id: Some(identity_id),
+            via,
+            address,
+        } => Ok(Some(Spent {
+            identity_id,
+            via,
+            address,
+        })),
+        CodeUse::Valid { .. } | CodeUse::Invalid => {
+            flow.ui.messages.push(wrong);
+            Ok(None)
+        }
+        CodeUse::TooOften => {
+            flow.ui.messages.push(UiText::error(
+                5000001,
+                "The request was submitted too often. Please request another code.",
+            ));
+            Ok(None)
+        }
+    }
+}
 
 /// A new verification or recovery flow asking for the address.
 pub fn new_flow(

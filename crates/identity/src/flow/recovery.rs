@@ -9,15 +9,11 @@ use super::{Flow, FlowKind, FlowType};
 use crate::courier::TemplateType;
 use crate::identity::{Identity, View};
 use crate::service::Service;
-use crate::store::{CodeUse, NewCode};
 use gatehouse_core::ApiError;
 use serde_json::json;
 
 /// The `purpose` of recovery codes in the code table.
 pub const PURPOSE: &str = "recovery";
-
-/// Wrong guesses a code survives; then the flow needs a new code.
-pub const MAX_ATTEMPTS: i64 = 5;
 
 /// A new recovery flow asking for the address.
 pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow {
@@ -98,23 +94,7 @@ pub async fn store_code(
     identity: &Identity,
     address: &str,
 ) -> Result<String, ApiError> {
-    let code = gatehouse_core::token::random_digits(6);
-    let hash = svc.code_hash(flow.id, &code, svc.signing_secret());
-    svc.store
-        .create_code(
-            &NewCode {
-                flow_id: flow.id,
-                purpose: PURPOSE,
-                identity_id: Some(identity.id),
-                via: "email",
-                address,
-                code_hash: &hash,
-                expires_at: flow.expires_at,
-            },
-            svc.clock.now(),
-        )
-        .await?;
-    Ok(code)
+    codes::store_code(svc, flow, PURPOSE, identity.id, address).await
 }
 
 /// Checks `code`; on success returns whose account it recovers and passes the challenge.
@@ -123,45 +103,18 @@ pub async fn check_code(
     flow: &mut Flow,
     code: &str,
 ) -> Result<Option<Identity>, ApiError> {
-    let now = svc.clock.now();
-    let code = code.trim();
-    let used = svc
-        .store
-        .use_code(
-            flow.id,
-            PURPOSE,
-            |stored| svc.code_matches(flow.id, code, stored),
-            MAX_ATTEMPTS,
-            now,
-        )
-        .await?;
-    flow.ui.clear_messages();
-    match used {
-        CodeUse::Valid {
-            identity_id: Some(id),
-            ..
-        } => {
-            let identity = svc.store.get_identity(id).await?;
-            if identity.is_some() {
-                flow.state = "passed_challenge".into();
-            }
-            Ok(identity)
-        }
-        CodeUse::Valid { .. } | CodeUse::Invalid => {
-            flow.ui.messages.push(UiText::error(
-                4060006,
-                "The recovery code is invalid or has already been used. Please try again.",
-            ));
-            Ok(None)
-        }
-        CodeUse::TooOften => {
-            flow.ui.messages.push(UiText::error(
-                5000001,
-                "The request was submitted too often. Please request another code.",
-            ));
-            Ok(None)
-        }
+    let wrong = UiText::error(
+        4060006,
+        "The recovery code is invalid or has already been used. Please try again.",
+    );
+    let Some(spent) = codes::spend(svc, flow, PURPOSE, code, wrong).await? else {
+        return Ok(None);
+    };
+    let identity = svc.store.get_identity(spent.identity_id).await?;
+    if identity.is_some() {
+        flow.state = "passed_challenge".into();
     }
+    Ok(identity)
 }
 
 /// The message on the settings flow a recovery lands in: how long the fresh session may

@@ -8,15 +8,11 @@ use super::{Flow, FlowKind, FlowType};
 use crate::courier::TemplateType;
 use crate::identity::{Identity, View};
 use crate::service::Service;
-use crate::store::{CodeUse, NewCode};
 use gatehouse_core::ApiError;
 use serde_json::{Value, json};
 
 /// The `purpose` of verification codes in the code table.
 pub const PURPOSE: &str = "verification";
-
-/// Wrong guesses a code survives; then the flow needs a new code.
-pub const MAX_ATTEMPTS: i64 = 5;
 
 /// A new verification flow asking for the address.
 pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow {
@@ -85,22 +81,7 @@ pub async fn issue_code(
     email: &str,
 ) -> Result<(), ApiError> {
     let now = svc.clock.now();
-    let code = gatehouse_core::token::random_digits(6);
-    let hash = svc.code_hash(flow.id, &code, svc.signing_secret());
-    svc.store
-        .create_code(
-            &NewCode {
-                flow_id: flow.id,
-                purpose: PURPOSE,
-                identity_id: Some(identity.id),
-                via: "email",
-                address: email,
-                code_hash: &hash,
-                expires_at: flow.expires_at,
-            },
-            now,
-        )
-        .await?;
+    let code = codes::store_code(svc, flow, PURPOSE, identity.id, email).await?;
     let url = svc.settings.public_url(&format!(
         "self-service/verification?code={code}&flow={}",
         flow.id
@@ -128,43 +109,17 @@ fn flow_transient_payload(flow: &Flow) -> Value {
 /// Checks `code` against the flow's live code. On success the address is verified and the
 /// flow passes its challenge; otherwise the flow carries the reason.
 pub async fn check_code(svc: &Service, flow: &mut Flow, code: &str) -> Result<bool, ApiError> {
-    let now = svc.clock.now();
-    let code = code.trim();
-    let used = svc
-        .store
-        .use_code(
-            flow.id,
-            PURPOSE,
-            |stored| svc.code_matches(flow.id, code, stored),
-            MAX_ATTEMPTS,
-            now,
-        )
-        .await?;
-    flow.ui.clear_messages();
-    match used {
-        CodeUse::Valid {
-            identity_id: Some(id),
-            via,
-            address,
-        } => {
-            mark_verified(svc, id, &via, &address).await?;
+    let wrong = UiText::error(
+        4070006,
+        "The verification code is invalid or has already been used. Please try again.",
+    );
+    match codes::spend(svc, flow, PURPOSE, code, wrong).await? {
+        Some(spent) => {
+            mark_verified(svc, spent.identity_id, &spent.via, &spent.address).await?;
             passed(svc, flow);
             Ok(true)
         }
-        CodeUse::Valid { .. } | CodeUse::Invalid => {
-            flow.ui.messages.push(UiText::error(
-                4070006,
-                "The verification code is invalid or has already been used. Please try again.",
-            ));
-            Ok(false)
-        }
-        CodeUse::TooOften => {
-            flow.ui.messages.push(UiText::error(
-                5000001,
-                "The request was submitted too often. Please request another code.",
-            ));
-            Ok(false)
-        }
+        None => Ok(false),
     }
 }
 
