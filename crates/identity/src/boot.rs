@@ -221,6 +221,7 @@ pub fn resolve(cfg: &Config) -> Settings {
     };
     s.recovery = code_flow(&f.recovery, "recovery");
     s.verification = code_flow(&f.verification, "verification");
+    s.link_lifespan = cfg.selfservice.methods.link.config.lifespan;
     s.registration_shows_verification_ui = method_hooks(&f.registration.after, "password")
         .iter()
         .any(|h| h.hook == "show_verification_ui");

@@ -65,6 +65,8 @@ pub struct Settings {
     pub settings_password_revokes_sessions: bool,
     pub recovery: CodeFlowSettings,
     pub verification: CodeFlowSettings,
+    /// How long a mailed verification or recovery link works.
+    pub link_lifespan: Duration,
     /// `show_verification_ui` runs after a password registration.
     pub registration_shows_verification_ui: bool,
     /// `revoke_active_sessions` runs after a recovery.
@@ -135,6 +137,7 @@ impl Settings {
                 use_link: false,
                 notify_unknown_recipients: false,
             },
+            link_lifespan: Duration::from_secs(3600),
             registration_shows_verification_ui: false,
             recovery_revokes_sessions: false,
             login_requires_verified_address: false,

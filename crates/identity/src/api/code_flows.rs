@@ -203,8 +203,10 @@ impl CodeFlow {
                 .to_string()
         };
         let (method, email, code) = (text("method"), text("email"), text("code"));
+        let strategy = flow.active.clone().unwrap_or_else(|| "code".into());
         flow.ui.clear_messages();
-        if method != "code" && email.is_empty() && code.is_empty() {
+        let names_other = !method.is_empty() && method != strategy;
+        if names_other || (method.is_empty() && email.is_empty() && code.is_empty()) {
             let (id, text) = self.no_strategy;
             flow.ui.messages.push(UiText::error(id, text));
             return Step::Refused(StatusCode::BAD_REQUEST);
@@ -219,10 +221,10 @@ impl CodeFlow {
         if !email.is_empty() {
             return Step::Send(email);
         }
-        if !code.is_empty() {
+        if !code.is_empty() && strategy == "code" {
             return Step::Check(code);
         }
-        let name = if flow.state == "sent_email" {
+        let name = if flow.state == "sent_email" && strategy == "code" {
             "code"
         } else {
             "email"
@@ -233,6 +235,30 @@ impl CodeFlow {
                 .with_context(json!({"property": name})),
         );
         Step::Refused(StatusCode::BAD_REQUEST)
+    }
+
+    /// A mailed link that does not work: a new flow of the same type carrying `message`,
+    /// where the user can ask for another link (browsers are sent to its page).
+    pub async fn retry_with(
+        &self,
+        svc: &Service,
+        old: &Flow,
+        headers: &HeaderMap,
+        message: UiText,
+    ) -> Result<Response, ApiError> {
+        let (mut flow, cookies) = self.start(svc, old.flow_type, headers, old.request_url.clone());
+        flow.return_to = old.return_to.clone();
+        flow.ui.messages.push(message);
+        save(svc, &flow).await?;
+        let to = match flow.flow_type {
+            FlowType::Browser => with_flow(self.ui_url(svc), flow.id),
+            FlowType::Api => svc.settings.public_url(&format!(
+                "self-service/{}/flows?id={}",
+                self.kind.as_str(),
+                flow.id
+            )),
+        };
+        Ok(see_other(&to, &cookies))
     }
 
     /// Saves the flow and answers: HTML browsers go back to the form, others get the flow.

@@ -692,7 +692,7 @@ async fn verify_after_signup(
             .insert(0, csrf_node(&signup.internal.csrf_token));
     }
     flow.internal.transient_payload = signup.internal.transient_payload.clone();
-    verification::issue_code(svc, &flow, identity, &address.value).await?;
+    verification::issue(svc, &flow, identity, &address.value).await?;
     verification::mark_sent(&mut flow, &address.value);
     save(svc, &flow).await?;
     Ok(Some(json!({

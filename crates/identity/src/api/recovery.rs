@@ -35,6 +35,7 @@ pub static FLOW: CodeFlow = CodeFlow {
 pub struct LinkQuery {
     flow: Option<String>,
     code: Option<String>,
+    token: Option<String>,
 }
 
 /// `POST /self-service/recovery?flow=`.
@@ -57,11 +58,33 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
     }
 }
 
-/// `GET /self-service/recovery?flow=[&code=]`: a browser coming back to its flow.
+/// `GET /self-service/recovery?flow=[&code=|&token=]`: a browser coming back to its flow,
+/// with a code to check or a `link` method token to spend.
 pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -> Response {
     let json_client = wants_json(&headers);
     let result: Result<Response, ApiError> = async {
         let mut flow = load(&svc, FlowKind::Recovery, flow_id(q.flow.as_deref())?).await?;
+        if let Some(token) = q.token.filter(|t| !t.is_empty()) {
+            let client = client_info(&headers, None);
+            // An admin-made link's flow meets its browser only now.
+            let cookies = adopt(&svc, &mut flow, &headers).await?;
+            return match recovery::follow_link(&svc, &mut flow, &token).await? {
+                Some(identity) => {
+                    let mut res =
+                        recovered(&svc, &mut flow, identity, &client, json_client).await?;
+                    for c in cookies {
+                        if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+                            res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+                        }
+                    }
+                    Ok(res)
+                }
+                None => {
+                    let message = recovery::invalid_link_message();
+                    FLOW.retry_with(&svc, &flow, &headers, message).await
+                }
+            };
+        }
         match q.code.filter(|c| !c.is_empty()) {
             Some(code) => {
                 let body = json!({"method": "code", "code": code});
@@ -115,6 +138,68 @@ struct AdminCodeBody {
     flow_type: Option<String>,
 }
 
+/// What `POST /admin/recovery/{code,link}` were asked for: whose account, and a new flow
+/// living `expires_in` (the flow's own lifespan by default).
+struct AdminRecovery {
+    identity: Identity,
+    flow: Flow,
+}
+
+async fn admin_recovery(
+    svc: &Service,
+    req: Request<Body>,
+    default_lifespan: std::time::Duration,
+) -> Result<AdminRecovery, ApiError> {
+    if !svc.settings.recovery.enabled {
+        return Err(
+            ApiError::bad_request("Recovery is not allowed because it was disabled.")
+                .id("self_service_flow_disabled"),
+        );
+    }
+    let body: AdminCodeBody = serde_json::from_value(read_body(req).await?)
+        .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+    let lifespan = match body.expires_in.as_deref() {
+        None | Some("") => default_lifespan,
+        Some(d) => gatehouse_core::duration::parse(d).map_err(|e| {
+            ApiError::bad_request(format!(
+                "Unable to parse \"expires_in\" as a duration string (e.g. \"1h\", \"1m30s\"): {e}"
+            ))
+        })?,
+    };
+    if lifespan.is_zero() {
+        return Err(ApiError::bad_request(
+            "Value from \"expires_in\" must be result to a future time.",
+        ));
+    }
+    let flow_type = match body.flow_type.as_deref() {
+        None | Some("browser") => FlowType::Browser,
+        Some("api") => FlowType::Api,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "flow_type must be browser or api, not {other:?}"
+            )));
+        }
+    };
+    let identity = svc
+        .store
+        .get_identity(body.identity_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("The requested resource could not be found"))?;
+    let request_url = svc.settings.admin_url("admin/recovery");
+    let mut flow = recovery::new_flow(svc, flow_type, request_url);
+    flow.expires_at =
+        svc.clock.now() + time::Duration::try_from(lifespan).unwrap_or(time::Duration::HOUR);
+    Ok(AdminRecovery { identity, flow })
+}
+
+fn recovery_address(identity: &Identity) -> String {
+    identity
+        .recovery_addresses
+        .first()
+        .map(|a| a.value.clone())
+        .unwrap_or_default()
+}
+
 /// `POST /admin/recovery/code`: a recovery flow and code for an identity, handed to the
 /// operator instead of mailed (support desks, migrations).
 async fn admin_create_code(
@@ -122,38 +207,10 @@ async fn admin_create_code(
     req: Request<Body>,
 ) -> Response {
     let result: Result<Response, ApiError> = async {
-        if !svc.settings.recovery.enabled {
-            return Err(ApiError::bad_request("Recovery is not allowed because it was disabled.")
-                .id("self_service_flow_disabled"));
-        }
-        let body: AdminCodeBody = serde_json::from_value(read_body(req).await?)
-            .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
-        let lifespan = match body.expires_in.as_deref() {
-            None | Some("") => svc.settings.recovery.flow.lifespan,
-            Some(d) => gatehouse_core::duration::parse(d)
-                .map_err(|e| ApiError::bad_request(format!("expires_in: {e}")))?,
-        };
-        let flow_type = match body.flow_type.as_deref() {
-            None | Some("browser") => FlowType::Browser,
-            Some("api") => FlowType::Api,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!("flow_type must be browser or api, not {other:?}")));
-            }
-        };
-        let identity = svc
-            .store
-            .get_identity(body.identity_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("The requested resource could not be found"))?;
-        let request_url = svc.settings.admin_url("admin/recovery/code");
-        let mut flow = recovery::new_flow(&svc, flow_type, request_url);
-        flow.expires_at = svc.clock.now()
-            + time::Duration::try_from(lifespan).unwrap_or(time::Duration::HOUR);
-        let address = identity
-            .recovery_addresses
-            .first()
-            .map(|a| a.value.clone())
-            .unwrap_or_default();
+        let lifespan = svc.settings.recovery.flow.lifespan;
+        let AdminRecovery { identity, mut flow } = admin_recovery(&svc, req, lifespan).await?;
+        flow.active = Some("code".into());
+        let address = recovery_address(&identity);
         let code = recovery::store_code(&svc, &flow, &identity, &address).await?;
         recovery::mark_sent(&mut flow, &address);
         flow.ui.messages.clear();
@@ -172,9 +229,41 @@ async fn admin_create_code(
     result.unwrap_or_else(axum::response::IntoResponse::into_response)
 }
 
+/// `POST /admin/recovery/link`: a link that recovers an identity's account, handed to the
+/// operator. Whoever opens it first gets the privileged session, so it is a secret.
+async fn admin_create_link(
+    axum::extract::State(svc): axum::extract::State<SharedService>,
+    req: Request<Body>,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let lifespan = svc.settings.link_lifespan;
+        let AdminRecovery { identity, mut flow } = admin_recovery(&svc, req, lifespan).await?;
+        flow.active = Some("link".into());
+        let address = recovery_address(&identity);
+        let link =
+            crate::flow::codes::store_link(&svc, &flow, identity.id, &address, flow.expires_at)
+                .await?;
+        recovery::mark_sent(&mut flow, &address);
+        flow.ui.messages.clear();
+        save(&svc, &flow).await?;
+        Ok(json_with(
+            StatusCode::OK,
+            json!({
+                "recovery_link": link,
+                "expires_at": gatehouse_core::clock::rfc3339(flow.expires_at),
+            }),
+            &[],
+        ))
+    }
+    .await;
+    result.unwrap_or_else(axum::response::IntoResponse::into_response)
+}
+
 /// Admin routes of recovery, mounted on the admin router.
 pub fn admin_routes() -> axum::Router<SharedService> {
-    axum::Router::new().route("/recovery/code", axum::routing::post(admin_create_code))
+    axum::Router::new()
+        .route("/recovery/code", axum::routing::post(admin_create_code))
+        .route("/recovery/link", axum::routing::post(admin_create_link))
 }
 
 /// One submission: `email` asks for a (new) code, `code` answers one.

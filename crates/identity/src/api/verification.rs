@@ -1,6 +1,6 @@
 //! The verification flow's endpoints: `/self-service/verification/{browser,api,flows}`,
-//! `POST /self-service/verification` (ask for a code, or submit one) and
-//! `GET /self-service/verification?flow=&code=` (the link in the e-mail).
+//! `POST /self-service/verification` (ask for a code or link, or submit a code) and
+//! `GET /self-service/verification?flow=&code=|token=` (the link in the e-mail).
 
 use super::code_flows::{CodeFlow, Step};
 use super::flows::{FlowIdQuery, check_submission, flow_id, load};
@@ -31,6 +31,7 @@ pub static FLOW: CodeFlow = CodeFlow {
 pub struct LinkQuery {
     flow: Option<String>,
     code: Option<String>,
+    token: Option<String>,
 }
 
 /// `POST /self-service/verification?flow=`.
@@ -51,12 +52,16 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
     }
 }
 
-/// `GET /self-service/verification?flow=&code=`: the link in the mail. Following it is
-/// the same as submitting the code (no CSRF token: it arrives from a mail client).
+/// `GET /self-service/verification?flow=&code=|token=`: the link in the mail. With a code
+/// it is the same as submitting the code; with a token (the `link` method) it verifies
+/// the address. No CSRF token: it arrives from a mail client.
 pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -> Response {
     let json_client = wants_json(&headers);
     let result: Result<Response, ApiError> = async {
         let mut flow = load(&svc, FlowKind::Verification, flow_id(q.flow.as_deref())?).await?;
+        if let Some(token) = q.token.filter(|t| !t.is_empty()) {
+            return use_token(&svc, &mut flow, &headers, &token, json_client).await;
+        }
         let body = json!({"method": "code", "code": q.code.unwrap_or_default()});
         let json_answer = json_client || flow.flow_type == FlowType::Api;
         handle(&svc, &mut flow, &body, json_answer).await
@@ -66,6 +71,22 @@ pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -
         Ok(res) => res,
         Err(e) => error_for(&svc, json_client, e).await,
     }
+}
+
+/// A `link` method token: verified (the flow passed its challenge) or a new flow saying
+/// the link is no good.
+async fn use_token(
+    svc: &Service,
+    flow: &mut Flow,
+    headers: &HeaderMap,
+    token: &str,
+    json_client: bool,
+) -> Result<Response, ApiError> {
+    if !verification::follow_link(svc, flow, token).await? {
+        let message = verification::invalid_link_message();
+        return FLOW.retry_with(svc, flow, headers, message).await;
+    }
+    FLOW.answer(svc, flow, StatusCode::OK, json_client).await
 }
 
 /// One submission: `email` asks for a (new) code, `code` answers one.

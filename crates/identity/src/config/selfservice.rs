@@ -26,7 +26,7 @@ pub struct Methods {
     #[serde(default)]
     pub code: Value,
     #[serde(default)]
-    pub link: Value,
+    pub link: LinkMethod,
     #[serde(default)]
     pub profile: Value,
     #[serde(default)]
@@ -41,6 +41,36 @@ pub struct Methods {
     pub passkey: Value,
     #[serde(default)]
     pub saml: Value,
+}
+
+/// `selfservice.methods.link`: verification and recovery by a link in the mail.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LinkMethod {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub config: LinkConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    /// Kratos ignores it (links use the public URL); accepted so configs load unchanged.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// How long a mailed link works, independent of its flow's lifespan.
+    #[serde(default = "dur::hour", deserialize_with = "dur::deserialize")]
+    pub lifespan: Duration,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            base_url: None,
+            lifespan: dur::hour(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -37,6 +37,7 @@ pub(super) fn validate(cfg: &Config, prefix: &str) -> Result<(), ConfigError> {
         ));
     }
     check_hooks(cfg, &key)?;
+    check_strategies(cfg, &key)?;
     super::courier::validate(&cfg.courier, &key)
 }
 
@@ -73,6 +74,34 @@ fn check_schemas(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), Confi
                 cfg.identity.default_schema_id
             ),
         ));
+    }
+    Ok(())
+}
+
+/// `use: link` or `use: code` must name a method that is there: Kratos would only fail
+/// when the first user submits the form.
+fn check_strategies(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+    let flows = &cfg.selfservice.flows;
+    for (name, flow) in [
+        ("verification", &flows.verification),
+        ("recovery", &flows.recovery),
+    ] {
+        match flow.use_.as_deref() {
+            None | Some("code") => {}
+            Some("link") if cfg.selfservice.methods.link.enabled => {}
+            Some("link") => {
+                return Err(ConfigError::invalid(
+                    key(&format!("selfservice.flows.{name}.use")),
+                    "is link, but selfservice.methods.link.enabled is not true",
+                ));
+            }
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    key(&format!("selfservice.flows.{name}.use")),
+                    format!("must be code or link, got {other:?}"),
+                ));
+            }
+        }
     }
     Ok(())
 }

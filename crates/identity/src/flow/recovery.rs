@@ -1,6 +1,6 @@
-//! The recovery flow with the `code` method: someone who forgot their password names their
-//! recovery address, gets a code by e-mail, and in exchange gets a fresh (privileged)
-//! session and a settings flow to set a new password. Unknown addresses get the same
+//! The recovery flow: someone who forgot their password names their recovery address, gets
+//! a code (`code` method) or a link (`link` method) by e-mail, and in exchange gets a fresh
+//! (privileged) session and a settings flow to set a new password. Unknown addresses get the same
 //! answer as known ones.
 
 use super::codes;
@@ -17,8 +17,17 @@ pub const PURPOSE: &str = "recovery";
 
 /// A new recovery flow asking for the address.
 pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow {
-    let lifespan = svc.settings.recovery.flow.lifespan;
-    codes::new_flow(svc, FlowKind::Recovery, lifespan, flow_type, request_url)
+    codes::new_flow(
+        svc,
+        FlowKind::Recovery,
+        &svc.settings.recovery,
+        flow_type,
+        request_url,
+    )
+}
+
+fn uses_link(flow: &Flow) -> bool {
+    flow.active.as_deref() == Some("link")
 }
 
 /// Mails a fresh code to `email` if it is someone's recovery address (or the "invalid"
@@ -26,7 +35,10 @@ pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow
 pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<(), ApiError> {
     let email = email.trim().to_lowercase();
     let now = svc.clock.now();
-    svc.store.retire_codes(flow.id, PURPOSE, now).await?;
+    let strategy = if uses_link(flow) { "link" } else { "code" };
+    svc.store
+        .retire_codes(flow.id, codes::purpose(FlowKind::Recovery, strategy), now)
+        .await?;
     let owner = svc
         .store
         .identity_by_recovery_address("email", &email)
@@ -37,15 +49,32 @@ pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<()
     };
     let transient = flow.internal.transient_payload.clone().unwrap_or(json!({}));
     match identity {
+        Some(identity) if uses_link(flow) => {
+            let url =
+                codes::store_link(svc, flow, identity.id, &email, codes::link_expiry(svc)).await?;
+            let data = json!({
+                "To": email,
+                "RecoveryURL": url,
+                "Identity": svc.identity_json(&identity, View::Public),
+                "RequestURL": flow.request_url,
+                "TransientPayload": transient,
+            });
+            svc.courier
+                .send_email(TemplateType::RecoveryValid, &email, data)
+                .await?;
+        }
         Some(identity) => {
             issue_code(svc, flow, &identity, &email).await?;
         }
         None if svc.settings.recovery.notify_unknown_recipients => {
+            let template = if uses_link(flow) {
+                TemplateType::RecoveryInvalid
+            } else {
+                TemplateType::RecoveryCodeInvalid
+            };
             let data =
                 json!({"To": email, "RequestURL": flow.request_url, "TransientPayload": transient});
-            svc.courier
-                .send_email(TemplateType::RecoveryCodeInvalid, &email, data)
-                .await?;
+            svc.courier.send_email(template, &email, data).await?;
         }
         None => {}
     }
@@ -53,9 +82,18 @@ pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<()
     Ok(())
 }
 
-/// Moves the flow to `sent_email`: the code form and the "code sent" message.
+/// Moves the flow to `sent_email`: the code form (or the address again, for links) and
+/// the "sent" message.
 pub fn mark_sent(flow: &mut Flow, email: &str) {
     flow.state = "sent_email".into();
+    if uses_link(flow) {
+        codes::link_sent_nodes(flow, email);
+        flow.ui.messages = vec![UiText::info(
+            1060002,
+            "An email containing a recovery link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.",
+        )];
+        return;
+    }
     codes::sent_nodes(flow, email, UiText::info(1070010, "Recovery code"));
     flow.ui.messages = vec![UiText::info(
         1060003,
@@ -115,6 +153,31 @@ pub async fn check_code(
         flow.state = "passed_challenge".into();
     }
     Ok(identity)
+}
+
+/// Follows a mailed (or admin-made) link: whose account it recovers, or `None` for a
+/// wrong, used or expired link. Passes the flow's challenge.
+pub async fn follow_link(
+    svc: &Service,
+    flow: &mut Flow,
+    token: &str,
+) -> Result<Option<Identity>, ApiError> {
+    let Some(spent) = codes::spend_link(svc, flow, token).await? else {
+        return Ok(None);
+    };
+    let identity = svc.store.get_identity(spent.identity_id).await?;
+    if identity.is_some() {
+        flow.state = "passed_challenge".into();
+    }
+    Ok(identity)
+}
+
+/// The message on the new flow a bad link lands in.
+pub fn invalid_link_message() -> UiText {
+    UiText::error(
+        4060004,
+        "The recovery token is invalid or has already been used. Please retry the flow.",
+    )
 }
 
 /// The message on the settings flow a recovery lands in: how long the fresh session may

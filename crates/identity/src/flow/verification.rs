@@ -1,6 +1,6 @@
-//! The verification flow with the `code` method: the user names an address, gets a code by
-//! e-mail, and proves they can read it. States: `choose_method` -> `sent_email` ->
-//! `passed_challenge`. Unknown addresses get the same answer as known ones.
+//! The verification flow: the user names an address, gets a code (`code` method) or a link
+//! (`link` method) by e-mail, and proves they can read it. States: `choose_method` ->
+//! `sent_email` -> `passed_challenge`. Unknown addresses get the same answer as known ones.
 
 use super::codes;
 use super::ui::{Node, UiText};
@@ -16,14 +16,17 @@ pub const PURPOSE: &str = "verification";
 
 /// A new verification flow asking for the address.
 pub fn new_flow(svc: &Service, flow_type: FlowType, request_url: String) -> Flow {
-    let lifespan = svc.settings.verification.flow.lifespan;
     codes::new_flow(
         svc,
         FlowKind::Verification,
-        lifespan,
+        &svc.settings.verification,
         flow_type,
         request_url,
     )
+}
+
+fn uses_link(flow: &Flow) -> bool {
+    flow.active.as_deref() == Some("link")
 }
 
 fn code_sent_message() -> UiText {
@@ -33,13 +36,20 @@ fn code_sent_message() -> UiText {
     )
 }
 
-/// Mails a fresh code for `email` (or, for an address nobody has, the "invalid" notice when
+/// Mails a fresh code or link for `email` (or, for an address nobody has, the "invalid" notice when
 /// configured) and moves the flow to `sent_email`. The answer never tells whether the
 /// address is known.
 pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<(), ApiError> {
     let email = email.trim().to_lowercase();
     let now = svc.clock.now();
-    svc.store.retire_codes(flow.id, PURPOSE, now).await?;
+    let strategy = if uses_link(flow) { "link" } else { "code" };
+    svc.store
+        .retire_codes(
+            flow.id,
+            codes::purpose(FlowKind::Verification, strategy),
+            now,
+        )
+        .await?;
     let owner = svc
         .store
         .identity_by_verifiable_address("email", &email)
@@ -49,16 +59,19 @@ pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<()
         None => None,
     };
     match identity {
-        Some(identity) => issue_code(svc, flow, &identity, &email).await?,
+        Some(identity) => issue(svc, flow, &identity, &email).await?,
         None if svc.settings.verification.notify_unknown_recipients => {
+            let template = if uses_link(flow) {
+                TemplateType::VerificationInvalid
+            } else {
+                TemplateType::VerificationCodeInvalid
+            };
             let data = json!({
                 "To": email,
                 "RequestURL": flow.request_url,
                 "TransientPayload": flow_transient_payload(flow),
             });
-            svc.courier
-                .send_email(TemplateType::VerificationCodeInvalid, &email, data)
-                .await?;
+            svc.courier.send_email(template, &email, data).await?;
         }
         None => {}
     }
@@ -66,15 +79,78 @@ pub async fn send_code(svc: &Service, flow: &mut Flow, email: &str) -> Result<()
     Ok(())
 }
 
-/// Moves the flow to `sent_email`: the code form and the "code sent" message.
+/// Moves the flow to `sent_email`: the code form (or the address again, for links) and
+/// the "sent" message.
 pub fn mark_sent(flow: &mut Flow, email: &str) {
     flow.state = "sent_email".into();
+    if uses_link(flow) {
+        codes::link_sent_nodes(flow, email);
+        flow.ui.messages = vec![UiText::info(
+            1080001,
+            "An email containing a verification link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.",
+        )];
+        return;
+    }
     codes::sent_nodes(flow, email, UiText::info(1070011, "Verification code"));
     flow.ui.messages = vec![code_sent_message()];
 }
 
+/// Stores a new link token for `identity`'s `email` and mails the link.
+async fn issue_link(
+    svc: &Service,
+    flow: &Flow,
+    identity: &Identity,
+    email: &str,
+) -> Result<(), ApiError> {
+    let url = codes::store_link(svc, flow, identity.id, email, codes::link_expiry(svc)).await?;
+    let data = json!({
+        "To": email,
+        "VerificationURL": url,
+        "Identity": svc.identity_json(identity, View::Public),
+        "RequestURL": flow.request_url,
+        "TransientPayload": flow_transient_payload(flow),
+    });
+    svc.courier
+        .send_email(TemplateType::VerificationValid, email, data)
+        .await?;
+    Ok(())
+}
+
+/// Follows a mailed link: verifies its address and passes the flow's challenge, or says
+/// the link is no good (`false`; the flow is left as it was).
+pub async fn follow_link(svc: &Service, flow: &mut Flow, token: &str) -> Result<bool, ApiError> {
+    let Some(spent) = codes::spend_link(svc, flow, token).await? else {
+        return Ok(false);
+    };
+    mark_verified(svc, spent.identity_id, &spent.via, &spent.address).await?;
+    passed(svc, flow);
+    Ok(true)
+}
+
+/// The message on the new flow a bad link lands in.
+pub fn invalid_link_message() -> UiText {
+    UiText::error(
+        4070001,
+        "The verification token is invalid or has already been used. Please retry the flow.",
+    )
+}
+
+/// Mails `identity`'s `email` a new code or link, as the flow's method says.
+pub async fn issue(
+    svc: &Service,
+    flow: &Flow,
+    identity: &Identity,
+    email: &str,
+) -> Result<(), ApiError> {
+    if uses_link(flow) {
+        issue_link(svc, flow, identity, email).await
+    } else {
+        issue_code(svc, flow, identity, email).await
+    }
+}
+
 /// Stores a new code for `identity`'s `email` on this flow and mails it.
-pub async fn issue_code(
+async fn issue_code(
     svc: &Service,
     flow: &Flow,
     identity: &Identity,
@@ -155,13 +231,14 @@ fn passed(svc: &Service, flow: &mut Flow) {
         .clone()
         .or_else(|| svc.settings.verification.flow.after_return_url.clone())
         .unwrap_or_else(|| svc.settings.default_return_url.clone());
+    let group = flow.active.clone().unwrap_or_else(|| "code".into());
     flow.state = "passed_challenge".into();
     flow.ui.action = to.clone();
     flow.ui.method = "GET".into();
     flow.ui.nodes.retain(|n| n.group == "default");
     flow.ui.nodes.push(Node {
         kind: "a".into(),
-        group: "code".into(),
+        group,
         attributes: json!({
             "href": to,
             "id": "continue",

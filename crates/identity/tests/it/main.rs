@@ -9,6 +9,7 @@ mod browser;
 mod cache;
 mod courier;
 mod hooks;
+mod links;
 mod native;
 mod recovery;
 mod settings;
