@@ -81,6 +81,13 @@ impl Service {
         method: &str,
         client: &ClientInfo,
     ) -> Result<(Session, String), ApiError> {
+        let session = self.new_session(identity, method, client);
+        let token = self.persist_session(&session).await?;
+        Ok((session, token))
+    }
+
+    /// A session for `identity`, not yet stored: login hooks see it before it exists.
+    pub fn new_session(&self, identity: &Identity, method: &str, client: &ClientInfo) -> Session {
         let now = self.clock.now();
         let lifespan =
             time::Duration::try_from(self.settings.session_lifespan).unwrap_or(time::Duration::DAY);
@@ -90,12 +97,16 @@ impl Service {
             user_agent: client.user_agent.clone(),
             location: String::new(),
         };
-        let session = Session::issue(identity.id, method, now, lifespan, device);
+        Session::issue(identity.id, method, now, lifespan, device)
+    }
+
+    /// Stores a new session and returns its token.
+    pub async fn persist_session(&self, session: &Session) -> Result<String, ApiError> {
         let token = new_session_token();
         self.store
-            .create_session(&session, &gatehouse_core::token::sha256_hex(&token))
+            .create_session(session, &gatehouse_core::token::sha256_hex(&token))
             .await?;
-        Ok((session, token))
+        Ok(token)
     }
 
     /// The valid session behind a token, with its identity (without credentials: load the

@@ -3,13 +3,14 @@
 //! what a submission does differs (see `verification.rs` and `recovery.rs`).
 
 use super::flows::{
-    FlowIdQuery, InitQuery, check_return_to, csrf_node, csrf_violation, expired_error, flow_id,
-    load, save, wire,
+    FlowIdQuery, InitQuery, before_hooks, check_return_to, csrf_node, csrf_violation,
+    expired_error, flow_id, load, save, wire,
 };
 use super::request::{self, cookie, wants_json};
 use super::respond::{csrf_cookie, error_for, json_with, see_other, with_flow};
 use crate::flow::ui::UiText;
 use crate::flow::{Flow, FlowKind, FlowType, csrf};
+use crate::hook::RequestContext;
 use crate::service::{Service, SharedService};
 use crate::settings::CodeFlowSettings;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -98,8 +99,10 @@ impl CodeFlow {
             self.enabled(&svc)?;
             let return_to = check_return_to(&svc, q.return_to.as_deref())?;
             let request_url = request::request_url(&svc.settings.public_base_url, &uri);
+            let hook_req = RequestContext::new("GET", request_url.clone(), &headers);
             let (mut flow, cookies) = self.start(&svc, FlowType::Browser, &headers, request_url);
             flow.return_to = return_to;
+            before_hooks(&svc, &flow, &hook_req).await?;
             save(&svc, &flow).await?;
             if json_client {
                 return Ok(json_with(StatusCode::OK, wire(&flow), &cookies));
@@ -125,8 +128,10 @@ impl CodeFlow {
             self.enabled(&svc)?;
             let return_to = check_return_to(&svc, q.return_to.as_deref())?;
             let request_url = request::request_url(&svc.settings.public_base_url, &uri);
+            let hook_req = RequestContext::new("GET", request_url.clone(), &headers);
             let (mut flow, _) = self.start(&svc, FlowType::Api, &headers, request_url);
             flow.return_to = return_to;
+            before_hooks(&svc, &flow, &hook_req).await?;
             save(&svc, &flow).await?;
             Ok(json_with(StatusCode::OK, wire(&flow), &[]))
         }
@@ -333,9 +338,12 @@ macro_rules! code_flow_routes {
             .route(
                 concat!("/self-service/", $base),
                 get(
-                    |State(s): State<SharedService>, h: HeaderMap, q: Result<Query<_>, _>| async move {
+                    |State(s): State<SharedService>,
+                     h: HeaderMap,
+                     uri: Uri,
+                     q: Result<Query<_>, _>| async move {
                         match query(q) {
-                            Ok(q) => $link(s, h, q).await,
+                            Ok(q) => $link(s, h, uri, q).await,
                             Err(e) => e.into_response(),
                         }
                     },

@@ -578,13 +578,46 @@ async fn register_with_hooks(
     Ok(identity)
 }
 
+/// The request as a hook's `ctx` shows it.
+pub(super) fn hook_request(
+    svc: &Service,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> RequestContext {
+    let url = request::request_url(&svc.settings.public_base_url, uri);
+    RequestContext::new(method, url, headers)
+}
+
+/// The `after` web hooks of a step that is done and stays done (a verified address, a
+/// recovered account): they hear about it; a failing one is logged, never undoes it.
+pub(super) async fn notify_after(
+    svc: &Service,
+    hooks: &[hook::WebHook],
+    flow: &Flow,
+    identity: &Identity,
+    req: &RequestContext,
+) {
+    if hooks.is_empty() {
+        return;
+    }
+    let ctx = hook::context(&wire(flow), Some(&hook_identity(svc, identity)), None, req);
+    let verdict = svc.run_hooks(hooks, &ctx).await;
+    if !verdict.interrupt.is_empty() {
+        tracing::warn!(
+            flow = %flow.id,
+            "an after hook tried to interrupt a step that is already done; it was ignored"
+        );
+    }
+}
+
 /// The identity as hooks see it: everything but credential secrets.
 pub(super) fn hook_identity(svc: &Service, identity: &Identity) -> Value {
     svc.identity_json(identity, crate::identity::View::Admin)
 }
 
 /// Puts a verdict's messages on the flow; whether the flow must stop.
-fn interrupted(flow: &mut Flow, verdict: &hook::Verdict) -> bool {
+pub(super) fn interrupted(flow: &mut Flow, verdict: &hook::Verdict) -> bool {
     for (node, message) in &verdict.interrupt {
         flow.ui.add_message(node.as_deref(), message.clone());
     }
@@ -610,11 +643,13 @@ async fn logged_in(
         ));
         return rejected(svc, flow, json_client).await;
     }
+    // The session exists only in memory while the hooks run: one that refuses leaves none.
+    let session = svc.new_session(&identity, "password", client);
     if !svc.hooks.login_after_password.is_empty() {
         let ctx = hook::context(
             &wire(flow),
             Some(&hook_identity(svc, &identity)),
-            None,
+            Some(&svc.session_json(&session, Some(&identity))),
             hook_req,
         );
         let verdict = svc.run_hooks(&svc.hooks.login_after_password, &ctx).await;
@@ -622,7 +657,7 @@ async fn logged_in(
             return rejected(svc, flow, json_client).await;
         }
     }
-    let (session, token) = svc.issue_session(&identity, "password", client).await?;
+    let token = svc.persist_session(&session).await?;
     flow.state = "passed_challenge".into();
     save(svc, flow).await?;
     let session_json = svc.session_json(&session, Some(&identity));

@@ -3,17 +3,20 @@
 //! user in and opens a settings flow to choose a new password.
 
 use super::code_flows::{CodeFlow, Step};
-use super::flows::{FlowIdQuery, check_submission, csrf_node, flow_id, load, save, wire};
+use super::flows::{
+    FlowIdQuery, check_submission, csrf_node, flow_id, hook_request, load, notify_after, save, wire,
+};
 use super::request::{client_info, read_body, wants_json};
 use super::respond::{error_for, json_with, see_other, session_cookie, with_flow};
 use crate::flow::recovery;
 use crate::flow::settings;
 use crate::flow::{Flow, FlowKind, FlowType};
+use crate::hook::RequestContext;
 use crate::identity::Identity;
 use crate::service::{ClientInfo, Service, SharedService};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode, Uri};
 use axum::response::Response;
 use gatehouse_core::ApiError;
 use serde::Deserialize;
@@ -41,6 +44,7 @@ pub struct LinkQuery {
 /// `POST /self-service/recovery?flow=`.
 pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> Response {
     let headers = req.headers().clone();
+    let hook_req = hook_request(&svc, "POST", req.uri(), &headers);
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
     let client = client_info(&headers, peer.map(|c| c.0));
     let mut json_client = wants_json(&headers);
@@ -49,7 +53,12 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
         json_client |= flow.flow_type == FlowType::Api;
         let body = read_body(req).await?;
         check_submission(&svc, &flow, &headers, &body)?;
-        handle(&svc, &mut flow, &body, &client, json_client).await
+        let call = Call {
+            client: &client,
+            hook_req: &hook_req,
+            json_client,
+        };
+        handle(&svc, &mut flow, &body, &call).await
     }
     .await;
     match result {
@@ -58,20 +67,37 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
     }
 }
 
+/// Who is asking, as a session and the hooks see it, and how to answer.
+struct Call<'a> {
+    client: &'a ClientInfo,
+    hook_req: &'a RequestContext,
+    json_client: bool,
+}
+
 /// `GET /self-service/recovery?flow=[&code=|&token=]`: a browser coming back to its flow,
 /// with a code to check or a `link` method token to spend.
-pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -> Response {
+pub async fn follow_link(
+    svc: SharedService,
+    headers: HeaderMap,
+    uri: Uri,
+    q: LinkQuery,
+) -> Response {
     let json_client = wants_json(&headers);
+    let hook_req = hook_request(&svc, "GET", &uri, &headers);
+    let client = client_info(&headers, None);
+    let call = Call {
+        client: &client,
+        hook_req: &hook_req,
+        json_client,
+    };
     let result: Result<Response, ApiError> = async {
         let mut flow = load(&svc, FlowKind::Recovery, flow_id(q.flow.as_deref())?).await?;
         if let Some(token) = q.token.filter(|t| !t.is_empty()) {
-            let client = client_info(&headers, None);
             // An admin-made link's flow meets its browser only now.
             let cookies = adopt(&svc, &mut flow, &headers).await?;
             return match recovery::follow_link(&svc, &mut flow, &token).await? {
                 Some(identity) => {
-                    let mut res =
-                        recovered(&svc, &mut flow, identity, &client, json_client).await?;
+                    let mut res = recovered(&svc, &mut flow, identity, &call).await?;
                     for c in cookies {
                         if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
                             res.headers_mut().append(axum::http::header::SET_COOKIE, v);
@@ -88,8 +114,7 @@ pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -
         match q.code.filter(|c| !c.is_empty()) {
             Some(code) => {
                 let body = json!({"method": "code", "code": code});
-                let client = client_info(&headers, None);
-                handle(&svc, &mut flow, &body, &client, json_client).await
+                handle(&svc, &mut flow, &body, &call).await
             }
             None => {
                 let cookies = adopt(&svc, &mut flow, &headers).await?;
@@ -271,9 +296,9 @@ async fn handle(
     svc: &Service,
     flow: &mut Flow,
     body: &Value,
-    client: &ClientInfo,
-    json_client: bool,
+    call: &Call<'_>,
 ) -> Result<Response, ApiError> {
+    let json_client = call.json_client;
     if flow.is_expired(svc.clock.now()) {
         return FLOW.expired(svc, flow, json_client).await;
     }
@@ -283,7 +308,7 @@ async fn handle(
             StatusCode::OK
         }
         Step::Check(code) => match recovery::check_code(svc, flow, &code).await? {
-            Some(identity) => return recovered(svc, flow, identity, client, json_client).await,
+            Some(identity) => return recovered(svc, flow, identity, call).await,
             None => StatusCode::OK,
         },
         Step::Refused(status) => status,
@@ -297,9 +322,9 @@ async fn recovered(
     svc: &Service,
     flow: &mut Flow,
     identity: Identity,
-    client: &ClientInfo,
-    json_client: bool,
+    call: &Call<'_>,
 ) -> Result<Response, ApiError> {
+    let (client, json_client) = (call.client, call.json_client);
     let now = svc.clock.now();
     if svc.settings.recovery_revokes_sessions {
         svc.store
@@ -324,6 +349,14 @@ async fn recovered(
     ));
     save(svc, &next).await?;
     save(svc, flow).await?;
+    notify_after(
+        svc,
+        &svc.hooks.recovery_after,
+        flow,
+        &identity,
+        call.hook_req,
+    )
+    .await;
     let settings_url = with_flow(&svc.settings.settings_flow.ui_url, next.id);
     match flow.flow_type {
         FlowType::Browser => {

@@ -3,8 +3,8 @@
 //! belongs to; a change that needs a fresh sign-in sends the user to a refreshing login.
 
 use super::flows::{
-    FlowIdQuery, InitQuery, check_return_to, check_submission, csrf_node, csrf_violation,
-    expired_error, flow_id, load, query, save, settings_for, wire,
+    FlowIdQuery, InitQuery, before_hooks, check_return_to, check_submission, csrf_node,
+    csrf_violation, expired_error, flow_id, load, query, save, settings_for, wire,
 };
 use super::request::{self, cookie, read_body, session_token, wants_json};
 use super::respond::{csrf_cookie, error_for, json_with, see_other, with_flow};
@@ -83,8 +83,10 @@ async fn init_browser(svc: SharedService, headers: HeaderMap, uri: Uri, q: InitQ
             }
         };
         let request_url = request::request_url(&svc.settings.public_base_url, &uri);
+        let hook_req = RequestContext::new("GET", request_url.clone(), &headers);
         let mut flow = settings::new_flow(&svc, FlowType::Browser, request_url, &identity);
         flow.return_to = return_to;
+        before_hooks(&svc, &flow, &hook_req).await?;
         let existing =
             cookie(&headers, &svc.settings.cookies.csrf_name).filter(|c| csrf::is_well_formed(c));
         let raw = existing.clone().unwrap_or_else(csrf::new_token);
@@ -117,8 +119,10 @@ async fn init_api(svc: SharedService, headers: HeaderMap, uri: Uri, q: InitQuery
         let return_to = check_return_to(&svc, q.return_to.as_deref())?;
         let (_, identity) = signed_in(&svc, &headers).await?;
         let request_url = request::request_url(&svc.settings.public_base_url, &uri);
+        let hook_req = RequestContext::new("GET", request_url.clone(), &headers);
         let mut flow = settings::new_flow(&svc, FlowType::Api, request_url, &identity);
         flow.return_to = return_to;
+        before_hooks(&svc, &flow, &hook_req).await?;
         save(&svc, &flow).await?;
         Ok(json_with(StatusCode::OK, wire(&flow), &[]))
     }
@@ -191,9 +195,9 @@ async fn submit_inner(
     let privileged = settings::is_privileged(svc, &session);
     let method = body.get("method").and_then(Value::as_str).unwrap_or("");
     let outcome = match method {
-        "profile" => settings::submit_profile(svc, &mut flow, identity, &body, privileged).await,
+        "profile" => settings::prepare_profile(svc, &mut flow, identity, &body, privileged).await,
         "password" if svc.settings.password.enabled => {
-            settings::submit_password(svc, &mut flow, identity, &body, privileged).await
+            settings::prepare_password(svc, &mut flow, identity, &body, privileged).await
         }
         _ => {
             flow.ui.messages.push(UiText::error(
@@ -203,23 +207,12 @@ async fn submit_inner(
             Err(SettingsFailure::Rejected)
         }
     };
+    let outcome = match outcome {
+        Ok(prepared) => save_with_hooks(svc, &mut flow, &session, prepared, method, hook_req).await,
+        Err(e) => Err(e),
+    };
     match outcome {
-        Ok(updated) => {
-            let hooks = match method {
-                "password" => &svc.hooks.settings_after_password,
-                _ => &svc.hooks.settings_after_profile,
-            };
-            if !hooks.is_empty() {
-                let ctx = hook::context(
-                    &wire(&flow),
-                    Some(&super::flows::hook_identity(svc, &updated)),
-                    Some(&svc.session_json(&session, None)),
-                    hook_req,
-                );
-                svc.run_hooks(hooks, &ctx).await;
-            }
-            saved(svc, &mut flow, &session, &updated, method, json_client).await
-        }
+        Ok(updated) => saved(svc, &mut flow, &session, &updated, method, json_client).await,
         Err(SettingsFailure::Rejected) => rejected(svc, &flow, json_client).await,
         Err(SettingsFailure::NeedsReauth) => {
             save(svc, &flow).await?;
@@ -230,6 +223,46 @@ async fn submit_inner(
         }
         Err(SettingsFailure::Error(e)) => Err(e),
     }
+}
+
+/// Saves a prepared change between the method's `after` web hooks, as Kratos runs them:
+/// hooks that parse answers (`response.parse`) see the identity about to be saved and may
+/// refuse or amend it; the others hear about it once saved.
+async fn save_with_hooks(
+    svc: &Service,
+    flow: &mut Flow,
+    session: &Session,
+    mut identity: Identity,
+    method: &str,
+    hook_req: &RequestContext,
+) -> Result<Identity, SettingsFailure> {
+    let hooks = match method {
+        "password" => &svc.hooks.settings_after_password,
+        _ => &svc.hooks.settings_after_profile,
+    };
+    let (deciding, observing): (Vec<_>, Vec<_>) = hooks.iter().cloned().partition(|h| h.parse);
+    let ctx = |flow: &Flow, identity: &Identity| {
+        hook::context(
+            &wire(flow),
+            Some(&super::flows::hook_identity(svc, identity)),
+            Some(&svc.session_json(session, Some(identity))),
+            hook_req,
+        )
+    };
+    if !deciding.is_empty() {
+        let verdict = svc.run_hooks(&deciding, &ctx(flow, &identity)).await;
+        if super::flows::interrupted(flow, &verdict) {
+            return Err(SettingsFailure::Rejected);
+        }
+        for fields in &verdict.amend {
+            hook::amend(&mut identity, fields);
+        }
+    }
+    let identity = settings::persist(svc, flow, identity).await?;
+    if !observing.is_empty() {
+        svc.run_hooks(&observing, &ctx(flow, &identity)).await;
+    }
+    Ok(identity)
 }
 
 async fn saved(

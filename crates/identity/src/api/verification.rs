@@ -3,14 +3,15 @@
 //! `GET /self-service/verification?flow=&code=|token=` (the link in the e-mail).
 
 use super::code_flows::{CodeFlow, Step};
-use super::flows::{FlowIdQuery, check_submission, flow_id, load};
+use super::flows::{FlowIdQuery, check_submission, flow_id, hook_request, load, notify_after};
 use super::request::{read_body, wants_json};
 use super::respond::error_for;
 use crate::flow::verification;
 use crate::flow::{Flow, FlowKind, FlowType};
+use crate::hook::RequestContext;
 use crate::service::{Service, SharedService};
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode, Uri};
 use axum::response::Response;
 use gatehouse_core::ApiError;
 use serde::Deserialize;
@@ -37,13 +38,14 @@ pub struct LinkQuery {
 /// `POST /self-service/verification?flow=`.
 pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> Response {
     let headers = req.headers().clone();
+    let hook_req = hook_request(&svc, "POST", req.uri(), &headers);
     let mut json_client = wants_json(&headers);
     let result: Result<Response, ApiError> = async {
         let mut flow = load(&svc, FlowKind::Verification, flow_id(q.flow.as_deref())?).await?;
         json_client |= flow.flow_type == FlowType::Api;
         let body = read_body(req).await?;
         check_submission(&svc, &flow, &headers, &body)?;
-        handle(&svc, &mut flow, &body, json_client).await
+        handle(&svc, &mut flow, &body, &hook_req, json_client).await
     }
     .await;
     match result {
@@ -55,16 +57,22 @@ pub async fn submit(svc: SharedService, q: FlowIdQuery, req: Request<Body>) -> R
 /// `GET /self-service/verification?flow=&code=|token=`: the link in the mail. With a code
 /// it is the same as submitting the code; with a token (the `link` method) it verifies
 /// the address. No CSRF token: it arrives from a mail client.
-pub async fn follow_link(svc: SharedService, headers: HeaderMap, q: LinkQuery) -> Response {
+pub async fn follow_link(
+    svc: SharedService,
+    headers: HeaderMap,
+    uri: Uri,
+    q: LinkQuery,
+) -> Response {
     let json_client = wants_json(&headers);
+    let hook_req = hook_request(&svc, "GET", &uri, &headers);
     let result: Result<Response, ApiError> = async {
         let mut flow = load(&svc, FlowKind::Verification, flow_id(q.flow.as_deref())?).await?;
         if let Some(token) = q.token.filter(|t| !t.is_empty()) {
-            return use_token(&svc, &mut flow, &headers, &token, json_client).await;
+            return use_token(&svc, &mut flow, &headers, &token, &hook_req, json_client).await;
         }
         let body = json!({"method": "code", "code": q.code.unwrap_or_default()});
         let json_answer = json_client || flow.flow_type == FlowType::Api;
-        handle(&svc, &mut flow, &body, json_answer).await
+        handle(&svc, &mut flow, &body, &hook_req, json_answer).await
     }
     .await;
     match result {
@@ -80,13 +88,23 @@ async fn use_token(
     flow: &mut Flow,
     headers: &HeaderMap,
     token: &str,
+    hook_req: &RequestContext,
     json_client: bool,
 ) -> Result<Response, ApiError> {
-    if !verification::follow_link(svc, flow, token).await? {
+    let Some(identity) = verification::follow_link(svc, flow, token).await? else {
         let message = verification::invalid_link_message();
         return FLOW.retry_with(svc, flow, headers, message).await;
-    }
-    FLOW.answer(svc, flow, StatusCode::OK, json_client).await
+    };
+    let res = FLOW.answer(svc, flow, StatusCode::OK, json_client).await?;
+    notify_after(
+        svc,
+        &svc.hooks.verification_after,
+        flow,
+        &identity,
+        hook_req,
+    )
+    .await;
+    Ok(res)
 }
 
 /// One submission: `email` asks for a (new) code, `code` answers one.
@@ -94,6 +112,7 @@ async fn handle(
     svc: &Service,
     flow: &mut Flow,
     body: &Value,
+    hook_req: &RequestContext,
     json_client: bool,
 ) -> Result<Response, ApiError> {
     if flow.is_expired(svc.clock.now()) {
@@ -106,7 +125,12 @@ async fn handle(
         }
         Step::Check(code) => {
             // Kratos answers a wrong code with 200 too: the flow carries the message.
-            verification::check_code(svc, flow, &code).await?;
+            if let Some(identity) = verification::check_code(svc, flow, &code).await? {
+                let res = FLOW.answer(svc, flow, StatusCode::OK, json_client).await?;
+                let hooks = &svc.hooks.verification_after;
+                notify_after(svc, hooks, flow, &identity, hook_req).await;
+                return Ok(res);
+            }
             StatusCode::OK
         }
         Step::Refused(status) => status,

@@ -103,9 +103,10 @@ pub fn saved_message() -> UiText {
     UiText::success(1050001, "Your changes have been saved!")
 }
 
-/// `method=profile`: validates the new traits and saves them. Changing an identifier or an
-/// address needs a privileged session.
-pub async fn submit_profile(
+/// `method=profile`: validates the new traits and gives the identity as it would be saved
+/// (`persist` saves it, once the hooks agree). Changing an identifier or an address needs
+/// a privileged session.
+pub async fn prepare_profile(
     svc: &Service,
     flow: &mut Flow,
     mut identity: Identity,
@@ -173,11 +174,12 @@ pub async fn submit_profile(
         c.identifiers = identifiers.clone();
         c.updated_at = now;
     }
-    save(svc, flow, identity).await
+    Ok(identity)
 }
 
-/// `method=password`: checks the policy and replaces the password (privileged only).
-pub async fn submit_password(
+/// `method=password`: checks the policy and gives the identity with its new password, not
+/// yet saved (privileged sessions only).
+pub async fn prepare_password(
     svc: &Service,
     flow: &mut Flow,
     mut identity: Identity,
@@ -231,10 +233,11 @@ pub async fn submit_password(
         created_at: now,
         updated_at: now,
     });
-    save(svc, flow, identity).await
+    Ok(identity)
 }
 
-async fn save(
+/// Saves a prepared identity; a taken identifier puts Kratos's message on the flow.
+pub async fn persist(
     svc: &Service,
     flow: &mut Flow,
     mut identity: Identity,

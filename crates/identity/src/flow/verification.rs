@@ -116,15 +116,19 @@ async fn issue_link(
     Ok(())
 }
 
-/// Follows a mailed link: verifies its address and passes the flow's challenge, or says
-/// the link is no good (`false`; the flow is left as it was).
-pub async fn follow_link(svc: &Service, flow: &mut Flow, token: &str) -> Result<bool, ApiError> {
+/// Follows a mailed link: verifies its address and passes the flow's challenge, giving
+/// whose address it was, or `None` for a link that is no good (the flow is left as it was).
+pub async fn follow_link(
+    svc: &Service,
+    flow: &mut Flow,
+    token: &str,
+) -> Result<Option<Identity>, ApiError> {
     let Some(spent) = codes::spend_link(svc, flow, token).await? else {
-        return Ok(false);
+        return Ok(None);
     };
-    mark_verified(svc, spent.identity_id, &spent.via, &spent.address).await?;
+    let identity = mark_verified(svc, spent.identity_id, &spent.via, &spent.address).await?;
     passed(svc, flow);
-    Ok(true)
+    Ok(Some(identity))
 }
 
 /// The message on the new flow a bad link lands in.
@@ -143,10 +147,14 @@ pub async fn issue(
     email: &str,
 ) -> Result<(), ApiError> {
     if uses_link(flow) {
-        issue_link(svc, flow, identity, email).await
+        issue_link(svc, flow, identity, email).await?;
     } else {
-        issue_code(svc, flow, identity, email).await
+        issue_code(svc, flow, identity, email).await?;
     }
+    svc.store
+        .mark_address_sent(identity.id, "email", email, svc.clock.now())
+        .await?;
+    Ok(())
 }
 
 /// Stores a new code for `identity`'s `email` on this flow and mails it.
@@ -182,20 +190,26 @@ fn flow_transient_payload(flow: &Flow) -> Value {
     flow.internal.transient_payload.clone().unwrap_or(json!({}))
 }
 
-/// Checks `code` against the flow's live code. On success the address is verified and the
-/// flow passes its challenge; otherwise the flow carries the reason.
-pub async fn check_code(svc: &Service, flow: &mut Flow, code: &str) -> Result<bool, ApiError> {
+/// Checks `code` against the flow's live code. On success the address is verified, the
+/// flow passes its challenge, and the identity is given; otherwise the flow carries the
+/// reason.
+pub async fn check_code(
+    svc: &Service,
+    flow: &mut Flow,
+    code: &str,
+) -> Result<Option<Identity>, ApiError> {
     let wrong = UiText::error(
         4070006,
         "The verification code is invalid or has already been used. Please try again.",
     );
     match codes::spend(svc, flow, PURPOSE, code, wrong).await? {
         Some(spent) => {
-            mark_verified(svc, spent.identity_id, &spent.via, &spent.address).await?;
+            let identity =
+                mark_verified(svc, spent.identity_id, &spent.via, &spent.address).await?;
             passed(svc, flow);
-            Ok(true)
+            Ok(Some(identity))
         }
-        None => Ok(false),
+        None => Ok(None),
     }
 }
 
@@ -204,7 +218,7 @@ async fn mark_verified(
     id: uuid::Uuid,
     via: &str,
     address: &str,
-) -> Result<(), ApiError> {
+) -> Result<Identity, ApiError> {
     let Some(mut identity) = svc.store.get_identity(id).await? else {
         return Err(ApiError::not_found("Unable to locate the resource"));
     };
@@ -221,7 +235,7 @@ async fn mark_verified(
     }
     identity.updated_at = now;
     svc.store.update_identity(&identity).await?;
-    Ok(())
+    Ok(identity)
 }
 
 /// The `passed_challenge` form: a message and a link onwards.

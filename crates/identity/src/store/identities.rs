@@ -174,6 +174,33 @@ impl SqlStore {
         Ok(found)
     }
 
+    /// Marks a verifiable address `sent` (a code or link is on its way), as Kratos does;
+    /// a verified address keeps its `completed`.
+    pub async fn mark_address_sent(
+        &self,
+        identity_id: uuid::Uuid,
+        via: &str,
+        value: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self.db.writer(), p => sqlx::query(
+            "UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = $4 \
+             WHERE identity_id = $1 AND via = $2 AND value = $3 AND verified = $5",
+        )
+        .bind(identity_id.to_string())
+        .bind(via)
+        .bind(value)
+        .bind(to_micros(now))
+        .bind(false)
+        .execute(p)
+        .await?
+        .rows_affected());
+        if n > 0 {
+            self.changed().await;
+        }
+        Ok(())
+    }
+
     /// Deletes an identity; credentials, addresses and sessions go with it (foreign keys
     /// cascade). Returns false if there was none.
     pub async fn delete_identity(&self, id: uuid::Uuid) -> Result<bool, StoreError> {

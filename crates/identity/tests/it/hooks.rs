@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the receiver was sent: path, headers, body.
-type Calls = Arc<Mutex<Vec<(String, HeaderMap, Value)>>>;
+pub type Calls = Arc<Mutex<Vec<(String, HeaderMap, Value)>>>;
 
-async fn receiver() -> (String, Calls) {
+pub async fn receiver() -> (String, Calls) {
     let calls: Calls = Arc::default();
     async fn record(calls: &Calls, path: &str, h: HeaderMap, body: Bytes) {
         let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -57,7 +57,7 @@ const SUBSCRIBER: &str = r#"function(ctx)
     error "cancel"
 "#;
 
-fn b64(s: &str) -> String {
+pub fn b64(s: &str) -> String {
     format!(
         "base64://{}",
         base64::engine::general_purpose::STANDARD.encode(s)

@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod cache;
 mod courier;
+mod flow_hooks;
 mod hooks;
 mod links;
 mod native;
