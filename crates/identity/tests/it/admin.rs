@@ -3,25 +3,6 @@
 use crate::{TestApp, backends};
 use serde_json::{Value, json};
 
-async fn login(app: &TestApp, identifier: &str, password: &str) -> reqwest::StatusCode {
-    let flow: Value = app
-        .http
-        .get(app.pub_url("self-service/login/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    app.http
-        .post(flow["ui"]["action"].as_str().unwrap())
-        .json(&json!({"method": "password", "identifier": identifier, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 #[tokio::test]
 async fn identities_crud_patch_and_pagination() {
     for b in backends() {
@@ -52,7 +33,9 @@ async fn identities_crud_patch_and_pagination() {
         assert_eq!(created["metadata_admin"]["crm"], 42);
         assert_eq!(created["verifiable_addresses"][0]["verified"], true);
         assert_eq!(
-            login(&app, "fay@example.org", "correct horse battery").await,
+            app.login_api("fay@example.org", "correct horse battery")
+                .await
+                .0,
             200
         );
 
@@ -90,11 +73,15 @@ async fn identities_crud_patch_and_pagination() {
         assert_eq!(put["traits"]["email"], "fay2@example.org");
         assert_eq!(put["metadata_admin"], Value::Null);
         assert_eq!(
-            login(&app, "fay2@example.org", "correct horse battery").await,
+            app.login_api("fay2@example.org", "correct horse battery")
+                .await
+                .0,
             200
         );
         assert_eq!(
-            login(&app, "fay@example.org", "correct horse battery").await,
+            app.login_api("fay@example.org", "correct horse battery")
+                .await
+                .0,
             400
         );
 
@@ -184,7 +171,9 @@ async fn identities_crud_patch_and_pagination() {
             401
         );
         assert_eq!(
-            login(&app, "gone@example.org", "correct horse battery").await,
+            app.login_api("gone@example.org", "correct horse battery")
+                .await
+                .0,
             400
         );
         assert_eq!(
@@ -223,8 +212,8 @@ async fn imported_hashes_verify_at_login() {
                 .json(&json!({"schema_id": "default", "traits": {"email": email, "user_type": "student"}, "credentials": {"password": {"config": {"hashed_password": hash}}}}))
                 .send().await.unwrap();
             assert_eq!(res.status(), 201);
-            assert_eq!(login(&app, email, pw).await, 200, "{email}");
-            assert_eq!(login(&app, email, "not the password").await, 400);
+            assert_eq!(app.login_api(email, pw).await.0, 200, "{email}");
+            assert_eq!(app.login_api(email, "not the password").await.0, 400);
         }
         let bad = app.http.post(app.admin_url("admin/identities"))
             .json(&json!({"schema_id": "default", "traits": {"email": "h3@example.org", "user_type": "student"}, "credentials": {"password": {"config": {"hashed_password": "$nonsense$abc"}}}}))

@@ -174,6 +174,18 @@ impl TestApp {
 
     /// Registers through the API flow and returns (identity id, session token).
     pub async fn register_api(&self, email: &str, password: &str) -> (String, String) {
+        let traits = json!({"email": email, "user_type": "educator", "name": {"first": "Test", "last": "User"}});
+        let (status, body) = self.register_traits(traits, password).await;
+        assert_eq!(status, 200, "registration failed: {body}");
+        (
+            body["identity"]["id"].as_str().unwrap().into(),
+            body["session_token"].as_str().unwrap().into(),
+        )
+    }
+
+    /// Registers through the API flow (`method: password`) with `traits`; the status and
+    /// the answer (the flow with its messages on failure).
+    pub async fn register_traits(&self, traits: Value, password: &str) -> (u16, Value) {
         let flow: Value = self
             .http
             .get(self.pub_url("self-service/registration/api"))
@@ -183,19 +195,50 @@ impl TestApp {
             .json()
             .await
             .unwrap();
-        let action = flow["ui"]["action"].as_str().unwrap().to_string();
         let res = self
             .http
-            .post(action)
-            .json(&json!({"method": "password", "password": password, "traits": {"email": email, "user_type": "educator", "name": {"first": "Test", "last": "User"}}}))
+            .post(flow["ui"]["action"].as_str().unwrap())
+            .json(&json!({"method": "password", "password": password, "traits": traits}))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "registration failed");
-        let body: Value = res.json().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    /// Signs in through the API flow with a password; the status and the answer (the
+    /// session and its token, or the flow with its messages).
+    pub async fn login_api(&self, identifier: &str, password: &str) -> (u16, Value) {
+        let flow: Value = self
+            .http
+            .get(self.pub_url("self-service/login/api"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let res = self
+            .http
+            .post(flow["ui"]["action"].as_str().unwrap())
+            .json(&json!({"method": "password", "identifier": identifier, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    /// `GET /sessions/whoami` with a session token.
+    pub async fn whoami(&self, token: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(self.pub_url("sessions/whoami"))
+            .header("X-Session-Token", token)
+            .send()
+            .await
+            .unwrap();
         (
-            body["identity"]["id"].as_str().unwrap().into(),
-            body["session_token"].as_str().unwrap().into(),
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
         )
     }
 }

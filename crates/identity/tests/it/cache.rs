@@ -5,18 +5,6 @@ use crate::{Backend, TestApp, backends};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-async fn whoami(app: &TestApp, token: &str) -> (u16, Value) {
-    let r = app
-        .http
-        .get(app.pub_url("sessions/whoami"))
-        .header("X-Session-Token", token)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
     let mut req = app.http.request(method, app.admin_url(path));
     if let Some(b) = body {
@@ -33,7 +21,7 @@ async fn writes_are_seen_at_once_by_the_writing_instance() {
             .register_api("cache@example.org", "correct horse battery")
             .await;
         for _ in 0..3 {
-            let (status, body) = whoami(&app, &token).await;
+            let (status, body) = app.whoami(&token).await;
             assert_eq!(status, 200);
             assert_eq!(body["identity"]["traits"]["user_type"], "educator");
         }
@@ -46,7 +34,7 @@ async fn writes_are_seen_at_once_by_the_writing_instance() {
         )
         .await;
         assert_eq!(status, 200);
-        let (_, body) = whoami(&app, &token).await;
+        let (_, body) = app.whoami(&token).await;
         assert_eq!(
             body["identity"]["traits"]["user_type"], "student",
             "{backend:?}"
@@ -55,7 +43,7 @@ async fn writes_are_seen_at_once_by_the_writing_instance() {
         let session_id = body["id"].as_str().unwrap().to_string();
         let extend = format!("admin/sessions/{session_id}/extend");
         assert!([200, 204].contains(&admin(&app, reqwest::Method::PATCH, &extend, None).await));
-        let (status, _) = whoami(&app, &token).await;
+        let (status, _) = app.whoami(&token).await;
         assert_eq!(status, 200);
 
         let revoke = format!("admin/sessions/{session_id}");
@@ -63,19 +51,19 @@ async fn writes_are_seen_at_once_by_the_writing_instance() {
             admin(&app, reqwest::Method::DELETE, &revoke, None).await,
             204
         );
-        assert_eq!(whoami(&app, &token).await.0, 401, "{backend:?}");
+        assert_eq!(app.whoami(&token).await.0, 401, "{backend:?}");
 
         let (id2, token2) = app
             .register_api("cache2@example.org", "correct horse battery")
             .await;
-        assert_eq!(whoami(&app, &token2).await.0, 200);
+        assert_eq!(app.whoami(&token2).await.0, 200);
         let patch = json!([{"op": "replace", "path": "/state", "value": "inactive"}]);
         let path = format!("admin/identities/{id2}");
         assert_eq!(
             admin(&app, reqwest::Method::PATCH, &path, Some(patch)).await,
             200
         );
-        assert_eq!(whoami(&app, &token2).await.0, 401, "{backend:?}");
+        assert_eq!(app.whoami(&token2).await.0, 401, "{backend:?}");
     }
 }
 
@@ -93,16 +81,16 @@ async fn another_instance_drops_its_cached_answer_after_a_write() {
     let (_, token) = a
         .register_api("multi@example.org", "correct horse battery")
         .await;
-    let (status, body) = whoami(&b, &token).await;
+    let (status, body) = b.whoami(&token).await;
     assert_eq!(status, 200);
-    assert_eq!(whoami(&b, &token).await.0, 200);
+    assert_eq!(b.whoami(&token).await.0, 200);
 
     let revoke = format!("admin/sessions/{}", body["id"].as_str().unwrap());
     assert_eq!(admin(&a, reqwest::Method::DELETE, &revoke, None).await, 204);
     // The notice travels through PostgreSQL; allow it a moment, far below the cache TTL.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        if whoami(&b, &token).await.0 == 401 {
+        if b.whoami(&token).await.0 == 401 {
             break;
         }
         assert!(

@@ -2,7 +2,8 @@
 //! that settings hooks which parse answers decide before anything is saved.
 
 use crate::app::{message_ids, node};
-use crate::hooks::{Calls, b64, receiver};
+use crate::hooks::b64;
+use crate::receiver::{Calls, receiver};
 use crate::{TestApp, backends};
 use serde_json::{Value, json};
 
@@ -27,7 +28,7 @@ fn calls_at(calls: &Calls, point: &str) -> Vec<Value> {
         .lock()
         .unwrap()
         .iter()
-        .map(|(_, _, body)| body.clone())
+        .map(|call| call.body.clone())
         .filter(|b| b["point"] == point)
         .collect()
 }

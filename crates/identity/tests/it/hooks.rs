@@ -3,54 +3,13 @@
 //! down, slow or broken.
 
 use crate::app::message_ids;
+use crate::receiver::receiver;
 use crate::{TestApp, backends};
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::post;
 use base64::Engine;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-/// What the receiver was sent: path, headers, body.
-pub type Calls = Arc<Mutex<Vec<(String, HeaderMap, Value)>>>;
-
-pub async fn receiver() -> (String, Calls) {
-    let calls: Calls = Arc::default();
-    async fn record(calls: &Calls, path: &str, h: HeaderMap, body: Bytes) {
-        let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        calls.lock().unwrap().push((path.to_string(), h, v));
-    }
-    let app = Router::new()
-        .route("/ok", post(|State(c): State<Calls>, h: HeaderMap, b: Bytes| async move {
-            record(&c, "/ok", h, b).await;
-            StatusCode::OK
-        }))
-        .route("/deny", post(|State(c): State<Calls>, h: HeaderMap, b: Bytes| async move {
-            record(&c, "/deny", h, b).await;
-            (StatusCode::BAD_REQUEST, axum::Json(json!({"messages": [{"instance_ptr": "#/traits/email",
-                "messages": [{"id": 1234, "text": "This school is not on our list.", "type": "error", "context": {}}]}]})))
-        }))
-        .route("/amend", post(|State(c): State<Calls>, h: HeaderMap, b: Bytes| async move {
-            record(&c, "/amend", h, b).await;
-            axum::Json(json!({"identity": {"metadata_public": {"plan": "pro"}}}))
-        }))
-        .route("/garbage", post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "<html>oops").into_response() }))
-        .route("/slow", post(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            StatusCode::OK
-        }))
-        .with_state(calls.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await });
-    (base, calls)
-}
-
-const SUBSCRIBER: &str = r#"function(ctx)
+/// The first reference setup's subscriber hook: educators only.
+pub const SUBSCRIBER: &str = r#"function(ctx)
   if ctx.identity.traits.user_type == "educator" then
     { email: ctx.identity.traits.email }
   else
@@ -70,26 +29,11 @@ fn registration_hooks(hooks: Value) -> Value {
 }
 
 async fn register(app: &TestApp, email: &str, user_type: &str) -> (u16, Value) {
-    let flow: Value = app
-        .http
-        .get(app.pub_url("self-service/registration/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let r = app
-        .http
-        .post(flow["ui"]["action"].as_str().unwrap())
-        .json(
-            &json!({"method": "password", "password": "correct horse battery",
-                      "traits": {"email": email, "user_type": user_type}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    app.register_traits(
+        json!({"email": email, "user_type": user_type}),
+        "correct horse battery",
+    )
+    .await
 }
 
 async fn identity_count(app: &TestApp) -> usize {
@@ -130,9 +74,9 @@ async fn only_educators_reach_the_subscriber_hook() {
         assert_eq!(status, 200);
         let calls = calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 1, "{backend:?}: {calls:?}");
-        assert_eq!(calls[0].2, json!({"email": "teacher@example.org"}));
-        assert_eq!(calls[0].1["x-hook-key"], "s3cret");
-        assert_eq!(calls[0].1["content-type"], "application/json");
+        assert_eq!(calls[0].body, json!({"email": "teacher@example.org"}));
+        assert_eq!(calls[0].headers["x-hook-key"], "s3cret");
+        assert_eq!(calls[0].headers["content-type"], "application/json");
     }
 }
 
@@ -157,7 +101,7 @@ async fn deciding_hooks_refuse_or_amend_before_anything_is_saved() {
         .unwrap();
     assert_eq!(node["messages"][0]["id"], 1234, "{node}");
     assert_eq!(identity_count(&deny).await, 0, "nothing half-written");
-    let sent = calls.lock().unwrap().last().unwrap().2.clone();
+    let sent = calls.lock().unwrap().last().unwrap().body.clone();
     assert_eq!(sent["email"], "refused@example.org");
     assert_eq!(sent["method"], "POST");
 

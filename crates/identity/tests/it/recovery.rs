@@ -22,17 +22,6 @@ async fn post(app: &TestApp, flow_id: &str, body: Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn whoami(app: &TestApp, token: &str) -> (u16, Value) {
-    let r = app
-        .http
-        .get(app.pub_url("sessions/whoami"))
-        .header("X-Session-Token", token)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn a_mailed_code_signs_in_and_opens_settings() {
     for backend in backends() {
@@ -78,11 +67,11 @@ async fn a_mailed_code_signs_in_and_opens_settings() {
             .as_str()
             .unwrap()
             .to_string();
-        let (status, me) = whoami(&app, &token).await;
+        let (status, me) = app.whoami(&token).await;
         assert_eq!(status, 200);
         assert_eq!(me["authentication_methods"][0]["method"], "code_recovery");
         assert_eq!(
-            whoami(&app, &old_token).await.0,
+            app.whoami(&old_token).await.0,
             401,
             "revoke_active_sessions ran"
         );

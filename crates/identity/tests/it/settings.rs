@@ -28,26 +28,6 @@ async fn submit(app: &TestApp, flow: &Value, token: &str, body: Value) -> (u16, 
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
-    let flow: Value = app
-        .http
-        .get(app.pub_url("self-service/login/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    app.http
-        .post(flow["ui"]["action"].as_str().unwrap())
-        .json(&json!({"method": "password", "identifier": email, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn profile_and_password_change_through_the_api() {
     for backend in backends() {
@@ -149,7 +129,10 @@ async fn profile_and_password_change_through_the_api() {
 
         // A new password: policy first, then it replaces the old one and revokes other sessions.
         let (_, second_token) = {
-            let s = login_status(&app, "set@example.org", "correct horse battery").await;
+            let s = app
+                .login_api("set@example.org", "correct horse battery")
+                .await
+                .0;
             assert_eq!(s, 200);
             app.register_api("third@example.org", "correct horse battery")
                 .await
@@ -179,11 +162,15 @@ async fn profile_and_password_change_through_the_api() {
         .await;
         assert_eq!(status, 200);
         assert_eq!(
-            login_status(&app, "set@example.org", "correct horse battery").await,
+            app.login_api("set@example.org", "correct horse battery")
+                .await
+                .0,
             400
         );
         assert_eq!(
-            login_status(&app, "set@example.org", "a brand new passphrase").await,
+            app.login_api("set@example.org", "a brand new passphrase")
+                .await
+                .0,
             200
         );
         let whoami = |t: String| {
@@ -259,7 +246,9 @@ async fn stale_sessions_must_sign_in_again_for_credential_changes() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(
-        login_status(&app, "stale@example.org", "correct horse battery").await,
+        app.login_api("stale@example.org", "correct horse battery")
+            .await
+            .0,
         200
     );
 }

@@ -29,24 +29,123 @@ pub struct Received {
 impl Received {
     /// A header's value (first occurrence, unfolded).
     pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
-        let mut found: Option<String> = None;
-        for line in head.split("\r\n") {
-            if let Some(v) = &mut found {
-                if line.starts_with(' ') || line.starts_with('\t') {
-                    v.push_str(line.trim_start());
-                    continue;
-                }
-                break;
+        header_in(head_and_body(&self.data).0, name)
+    }
+
+    /// Whether `address` is among the recipients (`RCPT TO`).
+    pub fn is_to(&self, address: &str) -> bool {
+        self.rcpt_to
+            .iter()
+            .any(|r| r.trim_matches(['<', '>']).eq_ignore_ascii_case(address))
+    }
+
+    /// The first `text/plain` part, decoded from its transfer encoding (7bit, 8bit,
+    /// quoted-printable or base64), with CRLF line ends.
+    pub fn plain_text(&self) -> Option<String> {
+        let (head, body) = head_and_body(&self.data);
+        plain_text_of(head, body)
+    }
+}
+
+/// An entity's header block and body.
+fn head_and_body(entity: &str) -> (&str, &str) {
+    if let Some(body) = entity.strip_prefix("\r\n") {
+        return ("", body);
+    }
+    entity.split_once("\r\n\r\n").unwrap_or((entity, ""))
+}
+
+/// A header's value in a header block (first occurrence, unfolded).
+fn header_in(head: &str, name: &str) -> Option<String> {
+    let mut found: Option<String> = None;
+    for line in head.split("\r\n") {
+        if let Some(v) = &mut found {
+            if line.starts_with(' ') || line.starts_with('\t') {
+                v.push_str(line.trim_start());
+                continue;
             }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case(name)
-            {
-                found = Some(v.trim().to_string());
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case(name)
+        {
+            found = Some(v.trim().to_string());
+        }
+    }
+    found
+}
+
+/// The `text/plain` body of a MIME entity, looking into multipart entities.
+fn plain_text_of(head: &str, body: &str) -> Option<String> {
+    let content_type = header_in(head, "Content-Type").unwrap_or_else(|| "text/plain".into());
+    let lower = content_type.to_ascii_lowercase();
+    if lower.starts_with("multipart/") {
+        let at = lower.find("boundary=")? + "boundary=".len();
+        let boundary = content_type[at..]
+            .split(';')
+            .next()?
+            .trim()
+            .trim_matches('"');
+        let delimiter = format!("--{boundary}");
+        let mut parts: Vec<Vec<&str>> = Vec::new();
+        for line in body.split("\r\n") {
+            if line == delimiter {
+                parts.push(Vec::new());
+            } else if line == format!("{delimiter}--") {
+                break;
+            } else if let Some(part) = parts.last_mut() {
+                part.push(line);
             }
         }
-        found
+        return parts.iter().find_map(|lines| {
+            let part = lines.join("\r\n");
+            let (h, b) = head_and_body(&part);
+            plain_text_of(h, b)
+        });
     }
+    if !lower.starts_with("text/plain") {
+        return None;
+    }
+    let encoding = header_in(head, "Content-Transfer-Encoding")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "quoted-printable" => Some(quoted_printable(body)),
+        "base64" => {
+            let compact: String = body.split_whitespace().collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .ok()?;
+            String::from_utf8(bytes).ok()
+        }
+        _ => Some(body.to_string()),
+    }
+}
+
+/// Decodes quoted-printable text: `=XX` escapes and `=` soft line breaks.
+fn quoted_printable(text: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' {
+            if bytes[i + 1..].starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            let hex = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(b) = hex {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How the server treats the next connections.
@@ -173,6 +272,28 @@ impl SmtpSink {
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` messages to `address` arrived, or panics after `within`; the
+    /// messages to `address`, oldest first.
+    pub async fn wait_for_to(&self, address: &str, n: usize, within: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got: Vec<Received> = self
+                .received()
+                .into_iter()
+                .filter(|m| m.is_to(address))
+                .collect();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} message(s) to {address} within {within:?}, got {}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits until `n` messages arrived, or panics after `within`.

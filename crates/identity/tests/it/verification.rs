@@ -12,7 +12,8 @@ fn config() -> Value {
     }}})
 }
 
-async fn api_flow(app: &TestApp) -> Value {
+/// A new verification flow from `/self-service/verification/api`.
+pub async fn api_flow(app: &TestApp) -> Value {
     app.http
         .get(app.pub_url("self-service/verification/api"))
         .send()
@@ -23,31 +24,12 @@ async fn api_flow(app: &TestApp) -> Value {
         .unwrap()
 }
 
-async fn post(app: &TestApp, flow_id: &str, body: Value) -> (u16, Value) {
+/// Submits `body` to the verification flow `flow_id`; the status and the flow.
+pub async fn post(app: &TestApp, flow_id: &str, body: Value) -> (u16, Value) {
     let r = app
         .http
         .post(app.pub_url(&format!("self-service/verification?flow={flow_id}")))
         .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-async fn login(app: &TestApp, email: &str) -> (u16, Value) {
-    let flow: Value = app
-        .http
-        .get(app.pub_url("self-service/login/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let r = app
-        .http
-        .post(flow["ui"]["action"].as_str().unwrap())
-        .json(&json!({"method": "password", "identifier": email, "password": "correct horse battery"}))
         .send()
         .await
         .unwrap();
@@ -89,7 +71,9 @@ async fn sign_up_mails_a_code_and_login_waits_for_it() {
         let flow_id = next["flow"]["id"].as_str().unwrap().to_string();
         assert_eq!(next["flow"]["verifiable_address"], "verify@example.org");
 
-        let (status, refused) = login(&app, "verify@example.org").await;
+        let (status, refused) = app
+            .login_api("verify@example.org", "correct horse battery")
+            .await;
         assert_eq!(status, 400);
         assert_eq!(message_ids(&refused), vec![4000010]);
 
@@ -108,7 +92,9 @@ async fn sign_up_mails_a_code_and_login_waits_for_it() {
         assert_eq!(status, 400);
         assert_eq!(message_ids(&again), vec![4070002]);
 
-        let (status, _) = login(&app, "verify@example.org").await;
+        let (status, _) = app
+            .login_api("verify@example.org", "correct horse battery")
+            .await;
         assert_eq!(status, 200, "{backend:?}");
         let listed: Value = app
             .http
