@@ -206,9 +206,15 @@ pub fn resolve(cfg: &Config) -> Settings {
         after_return_url: f.settings.after.default_browser_return_url.clone(),
     };
     s.privileged_session_max_age = f.settings.privileged_session_max_age;
-    s.settings_password_revokes_sessions = method_hooks(&f.settings.after, "password")
-        .iter()
-        .any(|h| h.hook == "revoke_active_sessions");
+    let has = |after: &crate::config::After, method: &str, hook: &str| {
+        method_hooks(after, method).iter().any(|h| h.hook == hook)
+    };
+    s.settings_password_revokes_sessions =
+        has(&f.settings.after, "password", "revoke_active_sessions");
+    s.settings_profile_revokes_sessions =
+        has(&f.settings.after, "profile", "revoke_active_sessions");
+    s.settings_shows_verification_ui = has(&f.settings.after, "profile", "show_verification_ui");
+    s.login_revokes_sessions = has(&f.login.after, "password", "revoke_active_sessions");
     let code_flow = |flow: &crate::config::Flow, page: &str| CodeFlowSettings {
         enabled: flow.enabled.unwrap_or(false),
         flow: FlowSettings {

@@ -63,6 +63,13 @@ pub struct Settings {
     pub privileged_session_max_age: Duration,
     /// `revoke_active_sessions` runs after a password change in settings.
     pub settings_password_revokes_sessions: bool,
+    /// `revoke_active_sessions` runs after a profile change in settings.
+    pub settings_profile_revokes_sessions: bool,
+    /// `show_verification_ui` runs after a profile change: browsers go to verify a new
+    /// address.
+    pub settings_shows_verification_ui: bool,
+    /// `revoke_active_sessions` runs after a password login.
+    pub login_revokes_sessions: bool,
     pub recovery: CodeFlowSettings,
     pub verification: CodeFlowSettings,
     /// How long a mailed verification or recovery link works.
@@ -125,6 +132,9 @@ impl Settings {
             settings_flow: flow("settings"),
             privileged_session_max_age: Duration::from_secs(3600),
             settings_password_revokes_sessions: false,
+            settings_profile_revokes_sessions: false,
+            settings_shows_verification_ui: false,
+            login_revokes_sessions: false,
             recovery: CodeFlowSettings {
                 enabled: false,
                 flow: flow("recovery"),

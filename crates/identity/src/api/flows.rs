@@ -658,6 +658,11 @@ async fn logged_in(
         }
     }
     let token = svc.persist_session(&session).await?;
+    if svc.settings.login_revokes_sessions {
+        svc.store
+            .revoke_identity_sessions(identity.id, Some(session.id), svc.clock.now())
+            .await?;
+    }
     flow.state = "passed_challenge".into();
     save(svc, flow).await?;
     let session_json = svc.session_json(&session, Some(&identity));
@@ -719,25 +724,39 @@ async fn verify_after_signup(
     else {
         return Ok(None);
     };
-    let mut flow = verification::new_flow(svc, signup.flow_type, signup.request_url.clone());
-    if signup.flow_type == FlowType::Browser {
-        flow.internal.csrf_token = signup.internal.csrf_token.clone();
+    start_verification(svc, signup, identity, &address.value)
+        .await
+        .map(Some)
+}
+
+/// Mails `address` a code or link in a new verification flow that continues `origin`
+/// (same type, CSRF token and transient payload); gives the `show_verification_ui` item
+/// of `continue_with` that points to it.
+pub(super) async fn start_verification(
+    svc: &Service,
+    origin: &Flow,
+    identity: &Identity,
+    address: &str,
+) -> Result<Value, ApiError> {
+    let mut flow = verification::new_flow(svc, origin.flow_type, origin.request_url.clone());
+    if origin.flow_type == FlowType::Browser {
+        flow.internal.csrf_token = origin.internal.csrf_token.clone();
         flow.ui
             .nodes
-            .insert(0, csrf_node(&signup.internal.csrf_token));
+            .insert(0, csrf_node(&origin.internal.csrf_token));
     }
-    flow.internal.transient_payload = signup.internal.transient_payload.clone();
-    verification::issue(svc, &flow, identity, &address.value).await?;
-    verification::mark_sent(&mut flow, &address.value);
+    flow.internal.transient_payload = origin.internal.transient_payload.clone();
+    verification::issue(svc, &flow, identity, address).await?;
+    verification::mark_sent(&mut flow, address);
     save(svc, &flow).await?;
-    Ok(Some(json!({
+    Ok(json!({
         "action": "show_verification_ui",
         "flow": {
             "id": flow.id,
-            "verifiable_address": address.value,
+            "verifiable_address": address,
             "url": with_flow(&svc.settings.verification.flow.ui_url, flow.id),
         },
-    })))
+    }))
 }
 
 /// Answers a finished login or registration: cookie and redirect (HTML), cookie and JSON

@@ -192,6 +192,7 @@ async fn submit_inner(
         return expired(svc, &flow, &identity, json_client).await;
     }
     flow.ui.clear_messages();
+    let known: Vec<uuid::Uuid> = identity.verifiable_addresses.iter().map(|a| a.id).collect();
     let privileged = settings::is_privileged(svc, &session);
     let method = body.get("method").and_then(Value::as_str).unwrap_or("");
     let outcome = match method {
@@ -212,7 +213,21 @@ async fn submit_inner(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(updated) => saved(svc, &mut flow, &session, &updated, method, json_client).await,
+        Ok(updated) => {
+            let fresh: Vec<String> = updated
+                .verifiable_addresses
+                .iter()
+                .filter(|a| a.via == "email" && !a.verified && !known.contains(&a.id))
+                .map(|a| a.value.clone())
+                .collect();
+            let change = Change {
+                session: &session,
+                identity: &updated,
+                method,
+                fresh: &fresh,
+            };
+            saved(svc, &mut flow, &change, json_client).await
+        }
         Err(SettingsFailure::Rejected) => rejected(svc, &flow, json_client).await,
         Err(SettingsFailure::NeedsReauth) => {
             save(svc, &flow).await?;
@@ -265,32 +280,59 @@ async fn save_with_hooks(
     Ok(identity)
 }
 
+/// A change that was saved: by whom, to what, with which method, and the e-mail
+/// addresses it added (they get verified).
+struct Change<'a> {
+    session: &'a Session,
+    identity: &'a Identity,
+    method: &'a str,
+    fresh: &'a [String],
+}
+
 async fn saved(
     svc: &Service,
     flow: &mut Flow,
-    session: &Session,
-    identity: &Identity,
-    method: &str,
+    change: &Change<'_>,
     json_client: bool,
 ) -> Result<Response, ApiError> {
-    if method == "password" && svc.settings.settings_password_revokes_sessions {
+    let (identity, session) = (change.identity, change.session);
+    let revokes = match change.method {
+        "password" => svc.settings.settings_password_revokes_sessions,
+        _ => svc.settings.settings_profile_revokes_sessions,
+    };
+    if revokes {
         svc.store
             .revoke_identity_sessions(identity.id, Some(session.id), svc.clock.now())
             .await?;
+    }
+    // Kratos verifies a new address at once when verification is on.
+    let mut continue_with = Vec::new();
+    if svc.settings.verification.enabled {
+        for address in change.fresh {
+            continue_with
+                .push(super::flows::start_verification(svc, flow, identity, address).await?);
+        }
     }
     settings::fill_nodes(svc, flow, identity);
     flow.state = "success".into();
     flow.ui.messages.push(settings::saved_message());
     save(svc, flow).await?;
     if flow.flow_type == FlowType::Browser && !json_client {
-        let to = flow
-            .return_to
-            .clone()
+        let verify = continue_with
+            .first()
+            .filter(|_| svc.settings.settings_shows_verification_ui)
+            .and_then(|c| c["flow"]["url"].as_str().map(str::to_string));
+        let to = verify
+            .or_else(|| flow.return_to.clone())
             .or_else(|| svc.settings.settings_flow.after_return_url.clone())
             .unwrap_or_else(|| with_flow(&svc.settings.settings_flow.ui_url, flow.id));
         return Ok(see_other(&to, &[]));
     }
-    Ok(json_with(StatusCode::OK, wire(flow), &[]))
+    let mut body = wire(flow);
+    if !continue_with.is_empty() {
+        body["continue_with"] = json!(continue_with);
+    }
+    Ok(json_with(StatusCode::OK, body, &[]))
 }
 
 async fn rejected(svc: &Service, flow: &Flow, json_client: bool) -> Result<Response, ApiError> {

@@ -6,6 +6,7 @@ mod admin;
 mod app;
 mod bad_input;
 mod browser;
+mod builtin_hooks;
 mod cache;
 mod courier;
 mod flow_hooks;
