@@ -873,3 +873,86 @@ async fn dev_mailbox_shows_messages_and_exists_only_in_dev() {
         assert_eq!(list[0]["body"], "<redacted-unless-dev-mode>");
     }
 }
+
+#[tokio::test]
+async fn a_message_held_by_a_crashed_worker_is_taken_over_after_its_lease() {
+    for b in backends() {
+        let sink = SmtpSink::plain().await;
+        let mut app = TestApp::start(&b, courier(&plain_uri(&sink), json!({}))).await;
+        app.stop_courier().await;
+        let id = send_code(
+            &app,
+            TemplateType::LoginCodeValid,
+            "lo@example.org",
+            "515151",
+        )
+        .await;
+        // A worker claims it and dies before sending: its lease runs out in a second.
+        let now = time::OffsetDateTime::now_utc();
+        let held = app
+            .svc
+            .store
+            .claim_courier_messages("crashed-worker", now, now + time::Duration::SECOND, 10)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1);
+        let (_, m) = get_json(&app, &format!("admin/courier/messages/{id}")).await;
+        assert_eq!(m["status"], "processing", "{m}");
+
+        app.courier = Some(app.svc.courier.spawn_worker());
+        let got = sink.wait_for(1, Duration::from_secs(10)).await;
+        assert!(got[0].header("Subject").unwrap().contains("515151"));
+        let m = wait_status(&app, id, "sent", Duration::from_secs(5)).await;
+        assert_eq!(dispatch_statuses(&m), vec!["success"], "{b:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(sink.received().len(), 1, "sent once");
+    }
+}
+
+#[tokio::test]
+async fn templates_load_from_http_urls() {
+    let app = axum::Router::new().route(
+        "/subject.gotmpl",
+        axum::routing::get(|| async { "Served code {{ .VerificationCode }}" }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    let app = TestApp::start(
+        &backends()[0],
+        json!({"courier": {"templates": {"verification_code": {"valid": {"email": {
+            "subject": format!("{base}/subject.gotmpl")
+        }}}}}}),
+    )
+    .await;
+    let id = send_code(
+        &app,
+        TemplateType::VerificationCodeValid,
+        "ht@example.org",
+        "636363",
+    )
+    .await;
+    let m = app
+        .svc
+        .store
+        .get_courier_message(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.subject, "Served code 636363");
+
+    let missing = TestApp::try_start(
+        &backends()[0],
+        json!({"courier": {"templates": {"verification_code": {"valid": {"email": {
+            "subject": format!("{base}/missing.gotmpl")
+        }}}}}}),
+        true,
+    )
+    .await
+    .err()
+    .expect("a template that cannot be fetched stops start-up");
+    assert!(
+        missing.contains("courier.templates.verification_code.valid.email.subject"),
+        "{missing}"
+    );
+}
