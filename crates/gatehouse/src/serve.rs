@@ -18,6 +18,7 @@ pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()>
     let svc = gatehouse_identity::boot::build_with(cfg, jsonnet_runner()?)
         .await
         .map_err(anyhow::Error::msg)?;
+    let stop = shutdown_signal();
     let public = TcpListener::bind(&public_addr)
         .await
         .with_context(|| format!("cannot listen on {public_addr} (public API)"))?;
@@ -56,7 +57,7 @@ pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()>
             .with_graceful_shutdown(wait(rx))
             .into_future(),
     );
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = tx.send(true);
     let courier = async {
@@ -74,13 +75,14 @@ pub async fn courier_watch(cfg: IdentityConfig) -> anyhow::Result<()> {
     let svc = gatehouse_identity::boot::build(cfg)
         .await
         .map_err(anyhow::Error::msg)?;
+    let stop = shutdown_signal();
     eprintln!(
         "gatehouse v{}: courier worker delivering e-mail to {}",
         gatehouse_core::VERSION,
         svc.courier.delivery().describe()
     );
     let worker = svc.courier.spawn_worker();
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: finishing the e-mail in flight");
     stop_worker(worker).await;
     svc.store.db.close().await;
@@ -107,23 +109,32 @@ fn jsonnet_runner() -> anyhow::Result<gatehouse_jsonnet::Runner> {
     ))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Waits for SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
+/// the future is first polled: call it before starting anything that announces readiness,
+/// so a signal sent right after the announcement is never lost to the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(term) => {},
+                _ = wait(int) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
