@@ -73,3 +73,13 @@ fn welcome_and_error_pages_escape() {
     assert!(e.contains("&lt;no&gt;") && e.contains("403"));
     assert!(signed_out_page(&Branding::default()).contains("/ui/login"));
 }
+
+#[test]
+fn pages_name_an_inline_icon() {
+    // Else every page view costs a request for /favicon.ico, answered with a 404.
+    let html = signed_out_page(&Branding::default());
+    assert!(
+        html.contains("<link rel=\"icon\" href=\"data:,\">"),
+        "{html}"
+    );
+}
