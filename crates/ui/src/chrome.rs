@@ -104,6 +104,7 @@ pub(crate) fn wide_page(title: &str, body: &str, branding: &Branding) -> String 
     page_in("<main class=\"wide\">", title, body, branding)
 }
 
+/// The empty `data:` icon keeps browsers from asking the server for `/favicon.ico` (a 404).
 fn page_in(main: &str, title: &str, body: &str, branding: &Branding) -> String {
     let logo = branding
         .logo_url
@@ -118,7 +119,7 @@ fn page_in(main: &str, title: &str, body: &str, branding: &Branding) -> String {
         .unwrap_or_default();
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} – {product}</title><style>{css}</style></head>\
+<link rel=\"icon\" href=\"data:,\"><title>{title} – {product}</title><style>{css}</style></head>\
 <body>{main}<div class=\"brand\">{logo}<span>{product}</span></div><div class=\"card\"><h1>{title}</h1>{body}</div></main></body></html>\n",
         title = escape(title),
         product = escape(&branding.product_name),

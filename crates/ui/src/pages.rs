@@ -93,9 +93,25 @@ pub fn flow_page(kind: &str, flow: &Value, branding: &Branding) -> String {
     page(title(kind), &body, branding)
 }
 
-/// The signed-in page: who you are and a sign-out button.
-pub fn welcome_page(session: &Value, logout_url: &str, branding: &Branding) -> String {
+/// The signed-in page: who you are and a sign-out button. With `verification` on, an
+/// e-mail address not verified yet gets a link to the verification form.
+pub fn welcome_page(
+    session: &Value,
+    logout_url: &str,
+    verification: bool,
+    branding: &Branding,
+) -> String {
     let identity = session.get("identity").unwrap_or(&Value::Null);
+    let unverified = identity
+        .get("verifiable_addresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.get("via").and_then(Value::as_str) == Some("email"))
+        .filter(|a| a.get("verified").and_then(Value::as_bool) == Some(false))
+        .filter_map(|a| a.get("value").and_then(Value::as_str))
+        .next()
+        .filter(|_| verification);
     let mut rows = String::new();
     let mut row =
         |k: &str, v: &str| rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(v)));
@@ -108,8 +124,16 @@ pub fn welcome_page(session: &Value, logout_url: &str, branding: &Branding) -> S
     row("Identity", &text(identity, "id"));
     row("Signed in at", &text(session, "authenticated_at"));
     row("Session expires", &text(session, "expires_at"));
+    let notice = unverified
+        .map(|a| {
+            format!(
+                "<div class=\"msg info\" role=\"status\">{} is not verified yet. <a href=\"/ui/verification\">Verify your e-mail address</a></div>",
+                escape(a)
+            )
+        })
+        .unwrap_or_default();
     let body = format!(
-        "<p>You are signed in.</p><dl>{rows}</dl><form action=\"{}\" method=\"GET\">{}<button type=\"submit\">Sign out</button></form><div class=\"links\"><a href=\"/ui/settings\">Account settings</a></div>",
+        "{notice}<p>You are signed in.</p><dl>{rows}</dl><form action=\"{}\" method=\"GET\">{}<button type=\"submit\">Sign out</button></form><div class=\"links\"><a href=\"/ui/settings\">Account settings</a></div>",
         escape(logout_url.split('?').next().unwrap_or("")),
         hidden_query_fields(logout_url)
     );

@@ -142,6 +142,7 @@ async fn welcome(State(svc): State<SharedService>, headers: HeaderMap) -> Respon
                 gatehouse_ui::welcome_page(
                     &svc.session_json(&session, Some(&identity)),
                     &logout,
+                    svc.settings.verification.enabled,
                     &svc.branding,
                 ),
             )

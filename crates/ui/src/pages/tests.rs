@@ -60,9 +60,14 @@ fn welcome_and_error_pages_escape() {
     let html = welcome_page(
         &s,
         "http://127.0.0.1:4433/self-service/logout?token=ory_lo_abc&return_to=http%3A%2F%2Fx",
+        true,
         &Branding::default(),
     );
     assert!(html.contains("a@b.c") && html.contains("&lt;b&gt;"));
+    assert!(
+        !html.contains("/ui/verification"),
+        "no addresses, nothing to verify"
+    );
     assert!(html.contains("action=\"http://127.0.0.1:4433/self-service/logout\" method=\"GET\""));
     assert!(html.contains("name=\"token\" value=\"ory_lo_abc\""));
     assert!(html.contains("value=\"http://x\""));
@@ -72,4 +77,34 @@ fn welcome_and_error_pages_escape() {
     );
     assert!(e.contains("&lt;no&gt;") && e.contains("403"));
     assert!(signed_out_page(&Branding::default()).contains("/ui/login"));
+}
+
+#[test]
+fn welcome_page_links_an_unverified_address_to_verification() {
+    let s = |verified: bool| {
+        json!({"identity": {"id": "i", "traits": {"email": "<a>@b.c"}, "verifiable_addresses": [
+            {"value": "<a>@b.c", "via": "email", "verified": verified, "status": "pending"}
+        ]}})
+    };
+    let html = welcome_page(&s(false), "/l", true, &Branding::default());
+    assert!(
+        html.contains("&lt;a&gt;@b.c is not verified yet."),
+        "{html}"
+    );
+    assert!(html.contains("<a href=\"/ui/verification\">Verify your e-mail address</a>"));
+    assert!(!welcome_page(&s(true), "/l", true, &Branding::default()).contains("/ui/verification"));
+    assert!(
+        !welcome_page(&s(false), "/l", false, &Branding::default()).contains("/ui/verification"),
+        "verification is off"
+    );
+}
+
+#[test]
+fn pages_name_an_inline_icon() {
+    // Else every page view costs a request for /favicon.ico, answered with a 404.
+    let html = signed_out_page(&Branding::default());
+    assert!(
+        html.contains("<link rel=\"icon\" href=\"data:,\">"),
+        "{html}"
+    );
 }
