@@ -3,6 +3,8 @@ the courier's messages through the SDK's CourierApi, as an operator's tooling wo
 
 import re
 import time
+import urllib.error
+import urllib.request
 
 import ory_kratos_client as ory
 
@@ -80,3 +82,45 @@ def test_recovery_for_an_unknown_address_answers_the_same(frontend, courier):
     assert sent.state == "sent_email"
     assert [m.id for m in sent.ui.messages] == [1060003]
     assert courier.list_courier_messages(recipient="nobody-here@example.org") == []
+
+
+def test_admin_recovery_link_and_code(frontend, admin_api, email):
+    reg = register(frontend, email)
+    identity_id = reg.identity.id
+    link = admin_api.create_recovery_link_for_identity(
+        create_recovery_link_for_identity_body=ory.CreateRecoveryLinkForIdentityBody(identity_id=identity_id, expires_in="10m"))
+    assert "token=" in link.recovery_link and link.expires_at is not None
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(link.recovery_link)
+        raise AssertionError("the link must redirect")
+    except urllib.error.HTTPError as e:
+        assert e.code == 303, e.code
+        assert "/ui/settings?flow=" in e.headers["Location"], e.headers["Location"]
+        assert any(c.startswith("ory_kratos_session=") for c in e.headers.get_all("Set-Cookie"))
+
+    code = admin_api.create_recovery_code_for_identity(
+        create_recovery_code_for_identity_body=ory.CreateRecoveryCodeForIdentityBody(identity_id=identity_id))
+    assert len(code.recovery_code) == 6 and "flow=" in code.recovery_link
+
+
+def test_a_new_address_in_settings_is_verified(frontend, courier, email):
+    reg = register(frontend, email)
+    token = reg.session_token
+    flow = frontend.create_native_settings_flow(x_session_token=token)
+    changed = email.replace("user-", "moved-")
+    body = ory.UpdateSettingsFlowBody(ory.UpdateSettingsFlowWithProfileMethod(
+        method="profile", traits={"email": changed, "user_type": "student"}))
+    saved = frontend.update_settings_flow(flow=flow.id, update_settings_flow_body=body, x_session_token=token)
+    nexts = [c.actual_instance for c in saved.continue_with or []]
+    assert [n.action for n in nexts] == ["show_verification_ui"], nexts
+    assert nexts[0].flow.verifiable_address == changed
+    code, mail = code_for(courier, changed)
+    body = ory.UpdateVerificationFlowBody(ory.UpdateVerificationFlowWithCodeMethod(method="code", code=code))
+    done = frontend.update_verification_flow(flow=nexts[0].flow.id, update_verification_flow_body=body)
+    assert done.state == "passed_challenge"
