@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::Funcs;
-use crate::Mode;
 use crate::error::LineIndex;
+use crate::{Dialect, Funcs, Mode};
 
 #[derive(Debug)]
 pub(crate) struct Tree {
     pub name: String,
     pub mode: Mode,
+    pub dialect: Dialect,
     pub source: String,
     pub lines: LineIndex,
     pub root: Vec<Node>,

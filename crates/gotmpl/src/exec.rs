@@ -14,9 +14,11 @@ use serde_json::Value;
 use crate::ast::{Arg, Branch, Command, Node, Pipeline, Tree};
 use crate::error::RenderError;
 use crate::funcs;
+use crate::funcs::oathkeeper;
 use crate::limits::{MAX_FUEL, MAX_OUTPUT_BYTES, MAX_TEMPLATE_DEPTH, MAX_VALUE_BYTES};
+use crate::parse::method_name;
 use crate::value::{self, NULL, html_escape, truthy, type_name, weight};
-use crate::{Mode, RenderReport};
+use crate::{Dialect, Mode, RenderReport};
 
 /// Maximum combined nesting (control structures, parenthesised pipelines and
 /// template calls) during execution; keeps recursion well inside the stack.
@@ -415,6 +417,10 @@ impl<'a> Exec<'a> {
         match first {
             Arg::Func(name) => self.call(cmd, name, &cmd.args[1..], dot, fin),
             Arg::Lit(Value::Null) => self.fail_cmd(cmd, "nil is not a command"),
+            // The parser only lets http.Header methods take arguments.
+            other if cmd.args.len() > 1 || fin.is_some() => {
+                self.method_call(cmd, other, &cmd.args[1..], dot, fin)
+            }
             // The parser rejects arguments to non-functions.
             other => self.eval_arg(cmd, other, dot),
         }
@@ -447,11 +453,19 @@ impl<'a> Exec<'a> {
     }
 
     /// Field chain `.A.B`: missing keys and nil receivers yield no value;
-    /// scalars and lists cannot have fields.
+    /// scalars and lists cannot have fields. In [`Dialect::Oathkeeper`]
+    /// (`missingkey=zero`) a value looked up by an earlier step of the chain
+    /// is a Go `interface{}`, and a nil one has no fields: Go fails with
+    /// "nil pointer evaluating interface {}.B". The chain's receiver itself
+    /// (dot, a variable, a parenthesised pipeline) has been unwrapped by Go,
+    /// so a nil receiver just yields no value.
     fn fields(&self, cmd: &Command, mut cur: Val<'a>, names: &[String]) -> R<Val<'a>> {
-        for name in names {
+        for (i, name) in names.iter().enumerate() {
             let next = match &*cur {
                 Value::Object(_) => cur.child(|x| x.as_object().and_then(|m| m.get(name))),
+                Value::Null if i > 0 && self.tree.dialect == Dialect::Oathkeeper => {
+                    return self.fail_cmd(cmd, nil_pointer(name));
+                }
                 Value::Null => Val::null(),
                 other => {
                     return self.fail_cmd(
@@ -463,6 +477,67 @@ impl<'a> Exec<'a> {
             cur = next;
         }
         Ok(cur)
+    }
+
+    /// `.Header.Get "X-Foo"` (or with the name piped in): a method of Go's
+    /// `http.Header`, which [`Dialect::Oathkeeper`] sees in any object whose
+    /// values are all lists of strings. Mirrors Go's `evalField` for the
+    /// chain's last step when it has arguments.
+    fn method_call(
+        &mut self,
+        cmd: &'a Command,
+        first: &'a Arg,
+        args: &'a [Arg],
+        dot: &Val<'a>,
+        fin: Option<Val<'a>>,
+    ) -> R<Val<'a>> {
+        let Some(method) = method_name(self.tree.dialect, first) else {
+            let text = self.tree.source.get(cmd.pos..cmd.end).unwrap_or_default();
+            return self.fail_cmd(cmd, format!("can't give argument to non-function {text}"));
+        };
+        let (recv, names) = match first {
+            Arg::Field(names) => (dot.clone(), names),
+            Arg::Var(name, names) => (self.lookup_var(name), names),
+            Arg::Chain(inner, names) => (self.eval_arg(cmd, inner, dot)?, names),
+            _ => return self.fail_cmd(cmd, "internal error: not a method call"),
+        };
+        let path = names
+            .get(..names.len().saturating_sub(1))
+            .unwrap_or_default();
+        let recv = self.fields(cmd, recv, path)?;
+        let header = match &*recv {
+            // Go: an invalid receiver yields the zero value, a nil interface fails.
+            Value::Null if path.is_empty() => return Ok(Val::null()),
+            Value::Null => return self.fail_cmd(cmd, nil_pointer(method)),
+            Value::Object(o) if oathkeeper::is_header_map(o) => o,
+            Value::Object(_) => {
+                return self.fail_cmd(cmd, format!("{method} is not a method but has arguments"));
+            }
+            other => {
+                return self.fail_cmd(
+                    cmd,
+                    format!("can't evaluate field {method} in type {}", type_name(other)),
+                );
+            }
+        };
+        let mut vals: Vec<Val<'a>> = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            vals.push(self.eval_arg(cmd, a, dot)?);
+        }
+        vals.extend(fin);
+        let [arg] = vals.as_slice() else {
+            return self.fail_cmd(
+                cmd,
+                format!(
+                    "wrong number of args for {method}: want 1 got {}",
+                    vals.len()
+                ),
+            );
+        };
+        match oathkeeper::header_method(method, header, arg) {
+            Ok(v) => Ok(Val::owned(v)),
+            Err(e) => self.fail_cmd(cmd, format!("error calling {method}: {e}")),
+        }
     }
 
     fn call(
@@ -494,15 +569,26 @@ impl<'a> Exec<'a> {
         let result = if let Some(f) = user {
             let owned: Vec<Value> = refs.iter().map(|v| (*v).clone()).collect();
             f(&owned)
-        } else if let Some(def) = funcs::lookup(name) {
+        } else if let Some(def) = funcs::lookup(name, self.tree.dialect) {
+            if formats_container(name, &refs) {
+                self.report.printed_map_or_list = true;
+            }
             (def.f)(&refs)
         } else {
             Err(format!("function {name:?} not defined"))
         };
-        let result = match result {
+        let mut result = match result {
             Ok(v) => v,
             Err(e) => return self.fail_cmd(cmd, format!("error calling {name}: {e}")),
         };
+        // encoding/json gives Oathkeeper's sprig float64 numbers too.
+        if name == "fromJson"
+            && self.tree.dialect == Dialect::Oathkeeper
+            && !self.tree.funcs.contains(name)
+            && let Some(floats) = oathkeeper::floatify(&result)
+        {
+            result = floats;
+        }
         match weight(&result, MAX_VALUE_BYTES) {
             Ok(w) => self.burn(w as u64 / 64)?,
             Err(e) => return self.fail_cmd(cmd, format!("error calling {name}: {e}")),
@@ -532,6 +618,28 @@ impl<'a> Exec<'a> {
             return Ok(v);
         }
         Ok(last)
+    }
+}
+
+fn nil_pointer(name: &str) -> String {
+    format!("nil pointer evaluating interface {{}}.{name}")
+}
+
+/// Whether the builtin formatting function `name` is about to print a JSON
+/// object or array with `%v` (Go's `map[k:v]` / `[a b]` dump).
+fn formats_container(name: &str, args: &[&Value]) -> bool {
+    let container = |v: &Value| v.is_object() || v.is_array();
+    match name {
+        "print" | "println" => args.iter().any(|v| container(v)),
+        "printf" => args.iter().skip(1).any(|v| container(v)),
+        "printIndex" => match (args.first(), args.get(1).map(|i| value::arg_int(i))) {
+            (Some(Value::Array(l)), Some(Ok(i))) => usize::try_from(i)
+                .ok()
+                .and_then(|i| l.get(i))
+                .is_some_and(container),
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -1013,5 +1121,155 @@ mod tests {
         );
         let t = Template::parse_with("h", "{{ printf \"<%s>\" .e }}", Mode::Html).unwrap();
         assert_eq!(t.render(&d).unwrap(), "&lt;&gt;");
+    }
+
+    fn ok_render(src: &str, data: &Value) -> Result<String, crate::RenderError> {
+        Template::parse_oathkeeper("t", src)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .render(data)
+    }
+
+    #[test]
+    fn oathkeeper_nil_interface_hops() {
+        let d = json!({"Extra": {"a": null, "m": {"k": "v"}}});
+        let nil_b = "nil pointer evaluating interface {}.b";
+        for src in [
+            "{{ .Extra.missing.b }}",
+            "{{ .Extra.a.b }}",
+            "{{ $.Extra.a.b }}",
+            "{{ (.Extra).a.b }}",
+            "{{ if .Extra.a.b }}x{{ end }}",
+            "{{ .Extra.a.b | default \"d\" }}",
+            "{{ print .Extra.a.b }}",
+        ] {
+            let e = ok_render(src, &d).unwrap_err();
+            assert!(e.message.contains(nil_b), "{src}: {e}");
+        }
+        // Unwrapped values (variables, pipelines) are invalid, not nil interfaces.
+        for (src, want) in [
+            ("{{ $x := .Extra.a }}{{ $x.b }}", "<no value>"),
+            ("{{ (.Extra.a).b }}", "<no value>"),
+            (
+                "{{ .Extra.a }}|{{ print .Extra.a }}|{{ .Extra.missing }}",
+                "<no value>||<no value>",
+            ),
+            ("{{ .Extra.m.k }}", "v"),
+            ("{{ with .Extra.m }}{{ .k }}{{ end }}", "v"),
+        ] {
+            assert_eq!(ok_render(src, &d).unwrap(), want, "{src}");
+        }
+        // Scalars still cannot have fields.
+        let e = ok_render("{{ .Extra.m.k.z }}", &d).unwrap_err();
+        assert!(
+            e.message.contains("can't evaluate field z in type string"),
+            "{e}"
+        );
+        // The standard dialect keeps treating nil receivers as no value.
+        assert_eq!(
+            render("{{ .Extra.a.b }}{{ .Extra.missing.b }}", &d),
+            "<no value><no value>"
+        );
+    }
+
+    #[test]
+    fn oathkeeper_header_method_errors() {
+        let d = json!({"H": {"A": ["1", "2"]}, "M": {"A": "x"}, "S": "str"});
+        assert_eq!(ok_render("{{ .H.Values \"a\" }}", &d).unwrap(), "[1 2]");
+        assert_eq!(ok_render("{{ .H.Get \"a\" }}", &d).unwrap(), "1");
+        // Without arguments `Get` is an ordinary field.
+        assert_eq!(ok_render("{{ .H.Get }}", &d).unwrap(), "<no value>");
+        for (src, want) in [
+            (
+                "{{ .M.Get \"a\" }}",
+                "Get is not a method but has arguments",
+            ),
+            (
+                "{{ .S.Get \"a\" }}",
+                "can't evaluate field Get in type string",
+            ),
+            (
+                "{{ .Nope.Get \"a\" }}",
+                "nil pointer evaluating interface {}.Get",
+            ),
+            (
+                "{{ .H.Get 1 }}",
+                "error calling Get: wrong type for value; expected string; got int",
+            ),
+        ] {
+            let e = ok_render(src, &d).unwrap_err();
+            assert!(e.message.contains(want), "{src}: {e}");
+        }
+        // A nil variable is an invalid receiver: no value, as in Go.
+        assert_eq!(
+            ok_render("{{ $h := .Nope }}{{ $h.Get \"a\" }}", &d).unwrap(),
+            "<no value>"
+        );
+        for (src, want) in [
+            (
+                "{{ .H.Get \"a\" \"b\" }}",
+                "wrong number of args for Get: want 1 got 2",
+            ),
+            (
+                "{{ \"a\" | .H.Get \"b\" }}",
+                "wrong number of args for Get: want 1 got 2",
+            ),
+            (
+                "{{ .H.Other \"a\" }}",
+                "can't give argument to non-function .H.Other \"a\"",
+            ),
+            (
+                "{{ .H.Get upper }}",
+                "wrong number of args for upper: want 1 got 0",
+            ),
+        ] {
+            let e = Template::parse_oathkeeper("t", src).unwrap_err();
+            assert_eq!(e.message, want, "{src}");
+        }
+    }
+
+    #[test]
+    fn oathkeeper_numbers_and_from_json() {
+        let d = json!({"n": 1000000, "i": 42});
+        assert_eq!(
+            ok_render("{{ .n }} {{ printf \"%d\" .i }} {{ (fromJson \"{\\\"a\\\":2000000}\").a }} {{ add .i 1 }}", &d).unwrap(),
+            "1e+06 %!d(float64=42) 2e+06 43"
+        );
+        // The caller's data is untouched and the standard dialect keeps integers.
+        assert_eq!(
+            render("{{ .n }} {{ (fromJson \"{\\\"a\\\":2000000}\").a }}", &d),
+            "1000000 2000000"
+        );
+    }
+
+    #[test]
+    fn formatting_functions_set_the_map_flag() {
+        let d = json!({"m": {"a": 1}, "l": [[1], "x"], "s": "x"});
+        for (src, flagged) in [
+            ("{{ print .m }}", true),
+            ("{{ print .s }}", false),
+            ("{{ printf \"%v\" .l }}", true),
+            ("{{ printf \"%v\" .s }}", false),
+            ("{{ println .s .m }}", true),
+        ] {
+            let t = Template::parse("t", src).unwrap();
+            assert_eq!(
+                t.render_checked(&d).unwrap().1.printed_map_or_list,
+                flagged,
+                "{src}"
+            );
+        }
+        for (src, flagged) in [
+            ("{{ printIndex .l 0 }}", true),
+            ("{{ printIndex .l 1 }}", false),
+            ("{{ printIndex .l 5 }}", false),
+            ("{{ print .m }}", true),
+        ] {
+            let t = Template::parse_oathkeeper("t", src).unwrap();
+            assert_eq!(
+                t.render_checked(&d).unwrap().1.printed_map_or_list,
+                flagged,
+                "{src}"
+            );
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! rely on.
 //!
 //! Data is always a [`serde_json::Value`]: Kratos and Oathkeeper hand their
-//! templates JSON-decoded maps, so there are no Go methods or structs to model.
+//! templates JSON-decoded maps, so there are no Go structs to model. The one
+//! Go method templates call, `http.Header`'s `Get`, is provided by
+//! [`Dialect::Oathkeeper`] together with Oathkeeper's `print`/`printIndex`
+//! and `missingkey=zero` (see [`Template::parse_oathkeeper`]).
 //!
 //! ```
 //! use gatehouse_gotmpl::{Mode, Template};
@@ -64,6 +67,50 @@ pub enum Mode {
     Html,
 }
 
+/// Which Go program's template set-up to mirror, beyond the escaping [`Mode`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// `text/template` + sprig with Go's defaults, as Ory Kratos renders its
+    /// courier templates: variadic `print`, JSON integers stay integers, a
+    /// field of `null` yields no value.
+    #[default]
+    Standard,
+    /// Ory Oathkeeper's `x.NewTemplate` (header/cookie/id_token mutators,
+    /// remote/remote_json authorizers), rendering an `AuthenticationSession`:
+    ///
+    /// - `print` takes exactly one argument: `null` prints `""`, anything else
+    ///   Go's `%v` (`map[k:v]`, `[a b]`, `1.6e+09`).
+    /// - `printIndex LIST I`: element `I` of a list via `%v`; `""` when the
+    ///   list is `null`, not a list, or too short; a negative `I` is an error.
+    /// - `missingkey=zero`: a field of a value that an earlier step of the
+    ///   *same* field chain found missing or `null` is an error
+    ///   (`.Extra.a.b` with no `a`: `nil pointer evaluating interface {}.b`).
+    ///   The last step may be missing (`print` then prints `""`).
+    /// - Objects whose values are all lists of strings are `http.Header`s:
+    ///   `.MatchContext.Header.Get "x-foo"` returns the first value of the
+    ///   canonical header `X-Foo` (falling back to a case-insensitive key
+    ///   match), or `""`; `.Header.Values NAME` returns the whole list.
+    /// - Every number in the data (and from `fromJson`) is a `float64`, as
+    ///   Go's `encoding/json` makes it: `1600000000` prints `1.6e+09`, `42`
+    ///   prints `42`. Numbers written in the template stay integers.
+    ///
+    /// The data must hold `Extra`, `Header` and `MatchContext.Header` as
+    /// objects (use `{}` where Go would have a nil map): a `null` there acts
+    /// like a nil `interface{}`, so `.Extra.a` is an error instead of empty.
+    Oathkeeper,
+}
+
+/// Everything that decides how a template is parsed and rendered.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Escaping of printed values.
+    pub mode: Mode,
+    /// Which Go program's behaviour to mirror.
+    pub dialect: Dialect,
+    /// Extra functions; they shadow builtins, sprig and dialect functions.
+    pub funcs: Funcs,
+}
+
 /// A user-supplied template function.
 pub type Func =
     Arc<dyn Fn(&[serde_json::Value]) -> Result<serde_json::Value, String> + Send + Sync>;
@@ -115,7 +162,8 @@ impl fmt::Debug for Funcs {
 /// What a render printed that is usually a template bug.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RenderReport {
-    /// Some action printed a JSON object or array (Go prints `map[k:v]` / `[a b]`).
+    /// Some action printed a JSON object or array (Go prints `map[k:v]` /
+    /// `[a b]`), or `print`, `printf`, `println` or `printIndex` formatted one.
     pub printed_map_or_list: bool,
     /// Some action evaluated to no value (Go prints `<no value>`; in
     /// [`Mode::Html`] nothing is printed but this flag is still set).
@@ -146,7 +194,51 @@ impl Template {
         mode: Mode,
         funcs: &Funcs,
     ) -> Result<Template, ParseError> {
-        let tree = parse::parse(name, source, mode, funcs)?;
+        let tree = parse::parse(name, source, mode, Dialect::Standard, funcs)?;
+        Ok(Template {
+            inner: Arc::new(tree),
+        })
+    }
+
+    /// Parses `source` the way Ory Oathkeeper does ([`Dialect::Oathkeeper`],
+    /// [`Mode::Text`]).
+    ///
+    /// ```
+    /// use gatehouse_gotmpl::Template;
+    /// let session = serde_json::json!({
+    ///     "Subject": "u1",
+    ///     "Extra": {"identity": {"traits": {"email": "a@b.c"}}},
+    ///     "Header": {},
+    ///     "MatchContext": {"RegexpCaptureGroups": ["doc-7"], "Header": {"X-Forwarded-For": ["10.0.0.1"]}},
+    /// });
+    /// let t = Template::parse_oathkeeper(
+    ///     "rule:X-User",
+    ///     r#"{{ print .Extra.identity.traits.email }}|{{ printIndex .MatchContext.RegexpCaptureGroups 0 }}|{{ .MatchContext.Header.Get "x-forwarded-for" }}"#,
+    /// )?;
+    /// assert_eq!(t.render(&session)?, "a@b.c|doc-7|10.0.0.1");
+    /// // A whole object prints as Go's map dump, which is what a start-up check can look for.
+    /// let dump = Template::parse_oathkeeper("rule:X-Id", "{{ print .Extra.identity }}")?;
+    /// assert_eq!(dump.render(&session)?, "map[traits:map[email:a@b.c]]");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_oathkeeper(name: &str, source: &str) -> Result<Template, ParseError> {
+        Self::parse_with_options(
+            name,
+            source,
+            &Options {
+                dialect: Dialect::Oathkeeper,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Parses `source` with every option spelled out.
+    pub fn parse_with_options(
+        name: &str,
+        source: &str,
+        options: &Options,
+    ) -> Result<Template, ParseError> {
+        let tree = parse::parse(name, source, options.mode, options.dialect, &options.funcs)?;
         Ok(Template {
             inner: Arc::new(tree),
         })
@@ -162,6 +254,11 @@ impl Template {
         self.inner.mode
     }
 
+    /// The dialect given at parse time.
+    pub fn dialect(&self) -> Dialect {
+        self.inner.dialect
+    }
+
     /// Renders the template with `data` as dot.
     pub fn render(&self, data: &serde_json::Value) -> Result<String, RenderError> {
         self.render_checked(data).map(|(out, _)| out)
@@ -172,6 +269,13 @@ impl Template {
         &self,
         data: &serde_json::Value,
     ) -> Result<(String, RenderReport), RenderError> {
+        if self.inner.dialect == Dialect::Oathkeeper
+            && let Some(floats) = funcs::oathkeeper::floatify(data)
+        {
+            let result = exec::execute(&self.inner, &floats);
+            funcs::oathkeeper::dismantle(floats);
+            return result;
+        }
         exec::execute(&self.inner, data)
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{LineIndex, ParseError};
 use crate::funcs;
 use crate::lexer::{self, Kw, Tok, Token};
 use crate::limits::MAX_PARSE_DEPTH;
-use crate::{Funcs, Mode};
+use crate::{Dialect, Funcs, Mode};
 
 struct PErr {
     pos: usize,
@@ -49,6 +49,7 @@ struct Parser<'s> {
     toks: Vec<Token>,
     i: usize,
     funcs: &'s Funcs,
+    dialect: Dialect,
     /// Variables in scope, innermost last (Go tracks these at parse time).
     vars: Vec<String>,
     range_depth: usize,
@@ -61,6 +62,7 @@ pub(crate) fn parse(
     name: &str,
     source: &str,
     mode: Mode,
+    dialect: Dialect,
     funcs: &Funcs,
 ) -> Result<Tree, ParseError> {
     let lines = LineIndex::new(source);
@@ -84,6 +86,7 @@ pub(crate) fn parse(
         toks,
         i: 0,
         funcs,
+        dialect,
         vars: vec!["$".to_string()],
         range_depth: 0,
         depth: 0,
@@ -122,12 +125,29 @@ pub(crate) fn parse(
     Ok(Tree {
         name: name.to_string(),
         mode,
+        dialect,
         source: source.to_string(),
         lines,
         root,
         defs,
         funcs: funcs.clone(),
     })
+}
+
+/// The method a command calls when its first word is a field chain ending in
+/// one of the `http.Header` methods the dialect supports (`.Header.Get`).
+pub(crate) fn method_name(dialect: Dialect, arg: &Arg) -> Option<&str> {
+    if dialect != Dialect::Oathkeeper {
+        return None;
+    }
+    let names = match arg {
+        Arg::Field(names) | Arg::Var(_, names) | Arg::Chain(_, names) => names,
+        _ => return None,
+    };
+    names
+        .last()
+        .map(String::as_str)
+        .filter(|n| funcs::oathkeeper::HEADER_METHODS.contains(n))
 }
 
 /// Go's IsEmptyTree: only whitespace text.
@@ -555,6 +575,17 @@ impl<'s> Parser<'s> {
                     format!("non executable command in pipeline stage {}", stage + 1),
                 );
             }
+            a if (args.len() > 1 || stage > 0) && method_name(self.dialect, a).is_some() => {
+                // http.Header methods take exactly one argument.
+                let n = args.len() - 1 + usize::from(stage > 0);
+                if n != 1 {
+                    let method = method_name(self.dialect, a).unwrap_or_default();
+                    return perr(
+                        pos,
+                        format!("wrong number of args for {method}: want 1 got {n}"),
+                    );
+                }
+            }
             _ if args.len() > 1 || stage > 0 => {
                 return perr(pos, format!("can't give argument to non-function {text}"));
             }
@@ -572,7 +603,7 @@ impl<'s> Parser<'s> {
         if self.funcs.contains(name) {
             return Ok(()); // user functions validate their own arguments
         }
-        if let Some(msg) = funcs::lookup(name).and_then(|d| d.arity_error(n)) {
+        if let Some(msg) = funcs::lookup(name, self.dialect).and_then(|d| d.arity_error(n)) {
             return perr(pos, msg);
         }
         Ok(())
@@ -613,7 +644,7 @@ impl<'s> Parser<'s> {
         let t = self.next();
         Ok(Some(match t.tok {
             Tok::Ident(name) => {
-                if !self.funcs.contains(&name) && funcs::lookup(&name).is_none() {
+                if !self.funcs.contains(&name) && funcs::lookup(&name, self.dialect).is_none() {
                     return perr(t.pos, format!("function {name:?} not defined"));
                 }
                 Arg::Func(name)
@@ -709,7 +740,7 @@ mod tests {
     use super::*;
 
     fn p(src: &str) -> Result<Tree, ParseError> {
-        parse("t", src, Mode::Text, &Funcs::new())
+        parse("t", src, Mode::Text, Dialect::Standard, &Funcs::new())
     }
 
     fn perr_of(src: &str) -> ParseError {

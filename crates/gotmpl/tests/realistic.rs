@@ -355,6 +355,10 @@ const FRAGMENTS: &[&str] = &[
     "indent",
     "div",
     "b64dec",
+    "printIndex",
+    ".H.Get",
+    "Get",
+    ".Values",
     "{{ end }}",
     "{{ else }}",
     "{{ if .A }}",
@@ -376,11 +380,12 @@ const FRAGMENTS: &[&str] = &[
 
 #[test]
 fn malformed_sources_never_panic() {
-    let data =
-        json!({"A": {"B": [1, 2]}, "l": [1, "x", null, {"k": "v"}], "m": {"a": 1}, "s": "str"});
+    let data = json!({"A": {"B": [1, 2]}, "l": [1, "x", null, {"k": "v"}], "m": {"a": 1},
+                      "s": "str", "H": {"X-A": ["1", "2"]}});
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut parsed = 0;
     let mut rendered = 0;
+    let mut oathkeeper_rendered = 0;
     for _ in 0..20_000 {
         let n = 1 + (rng.next() % 24) as usize;
         let mut src = String::new();
@@ -404,7 +409,19 @@ fn malformed_sources_never_panic() {
                 assert!(!e.message.is_empty());
             }
         }
+        match Template::parse_oathkeeper("fuzz", &src) {
+            Ok(t) => {
+                if t.render_checked(&data).is_ok() {
+                    oathkeeper_rendered += 1;
+                }
+            }
+            Err(e) => assert!(e.line >= 1 && e.column >= 1, "{e} for {src:?}"),
+        }
     }
+    assert!(
+        oathkeeper_rendered > 50,
+        "only {oathkeeper_rendered} rendered as Oathkeeper"
+    );
     // The generator must exercise both paths to mean anything.
     assert!(parsed > 100, "only {parsed} parsed");
     assert!(rendered > 50, "only {rendered} rendered");
@@ -434,6 +451,9 @@ fn deep_nesting_is_rejected_without_overflowing_a_small_stack() {
             }
             let t = Template::parse("d", "{{ . }}{{ toJson . }}").unwrap();
             assert!(t.render(&deep).is_err());
+            // The Oathkeeper dialect copies the data to turn numbers into floats.
+            let t = Template::parse_oathkeeper("d", "{{ print . }}").unwrap();
+            assert!(t.render(&deep).is_err());
             // Drop iteratively so the test itself doesn't overflow.
             let mut v = deep;
             while let Value::Array(mut a) = v {
@@ -452,6 +472,13 @@ const SEEDS: &[&str] = &[
     "{{ printf \"%-5s|%05.1f|%q\" .s 3.25 (index .l 1) }}{{/* note */}}",
     "{{ $x := dict \"a\" (list 1 2) }}{{ $x.a | join \",\" }}{{ $x = 3 }}{{ add $x 1 }}",
     "{{ .TransientPayload.foo | default \"x\" | upper | trunc 3 | quote }}",
+];
+
+const OATHKEEPER_SEEDS: &[&str] = &[
+    "{{ print .Extra.identity.traits.email }}",
+    "{{ printIndex .MatchContext.RegexpCaptureGroups 0 }}:{{ print .Subject }}",
+    "{{ .MatchContext.Header.Get \"x-forwarded-for\" }}{{ \"accept\" | .MatchContext.Header.Values }}",
+    "{\"sub\": {{ .Subject | toJson }}, \"n\": {{ print .Extra.n }}}",
 ];
 
 #[test]
@@ -490,6 +517,45 @@ fn mutated_realistic_templates_never_panic() {
         if let Ok(t) = Template::parse("m", &src) {
             let _ = t.render_checked(&data);
             let _ = format!("{t:?}");
+        }
+    }
+}
+
+#[test]
+fn mutated_oathkeeper_templates_never_panic() {
+    let data = json!({"Subject": "u", "Extra": {"identity": {"traits": {"email": "e"}}, "n": 7},
+                      "Header": {}, "MatchContext": {"RegexpCaptureGroups": ["a"],
+                      "Header": {"X-Forwarded-For": ["1.2.3.4"], "Accept": ["*/*"]}}});
+    for seed in OATHKEEPER_SEEDS {
+        Template::parse_oathkeeper("seed", seed)
+            .unwrap()
+            .render(&data)
+            .unwrap();
+    }
+    let mut rng = Rng(7);
+    for _ in 0..20_000 {
+        let mut src: Vec<char> = rng.pick(OATHKEEPER_SEEDS).chars().collect();
+        for _ in 0..1 + rng.next() % 3 {
+            let at = (rng.next() % (src.len() as u64 + 1)) as usize;
+            match rng.next() % 3 {
+                0 if at < src.len() => {
+                    let len = (1 + rng.next() % 4) as usize;
+                    src.drain(at..(at + len).min(src.len()));
+                }
+                1 => {
+                    let frag: Vec<char> = rng.pick(FRAGMENTS).chars().collect();
+                    src.splice(at..at, frag);
+                }
+                _ if at < src.len() => {
+                    let c = src[at];
+                    src.insert(at, c);
+                }
+                _ => {}
+            }
+        }
+        let src: String = src.into_iter().collect();
+        if let Ok(t) = Template::parse_oathkeeper("m", &src) {
+            let _ = t.render_checked(&data);
         }
     }
 }

@@ -3,11 +3,15 @@
 //! Every function is a plain `fn(&[&Value]) -> Result<Value, String>` with a
 //! declared arity so the parser can reject wrong argument counts up front.
 //! `and`/`or` are listed for arity only: the executor short-circuits them.
+//! [`Dialect::Oathkeeper`] puts its own table in front of both.
 
 pub(crate) mod builtin;
+pub(crate) mod oathkeeper;
 pub(crate) mod sprig;
 
 use serde_json::Value;
+
+use crate::Dialect;
 
 pub(crate) type BuiltinFn = fn(&[&Value]) -> Result<Value, String>;
 
@@ -67,10 +71,16 @@ impl Def {
     }
 }
 
-/// Looks up a builtin or sprig function (user functions are checked first by callers).
-pub(crate) fn lookup(name: &str) -> Option<&'static Def> {
-    builtin::TABLE
+/// Looks up a builtin or sprig function, or one of the dialect's overrides
+/// (user functions are checked first by callers).
+pub(crate) fn lookup(name: &str, dialect: Dialect) -> Option<&'static Def> {
+    let overrides: &'static [Def] = match dialect {
+        Dialect::Standard => &[],
+        Dialect::Oathkeeper => oathkeeper::TABLE,
+    };
+    overrides
         .iter()
+        .chain(builtin::TABLE.iter())
         .chain(sprig::TABLE.iter())
         .find(|d| d.name == name)
 }
@@ -95,18 +105,37 @@ mod tests {
 
     #[test]
     fn arity_messages() {
-        let not = lookup("not").unwrap();
+        let not = lookup("not", Dialect::Standard).unwrap();
         assert_eq!(not.arity_error(1), None);
         assert_eq!(
             not.arity_error(2).unwrap(),
             "wrong number of args for not: want 1 got 2"
         );
-        let printf = lookup("printf").unwrap();
+        let printf = lookup("printf", Dialect::Standard).unwrap();
         assert_eq!(
             printf.arity_error(0).unwrap(),
             "wrong number of args for printf: want at least 1 got 0"
         );
-        assert!(lookup("slice").unwrap().arity_error(5).is_some());
-        assert!(lookup("nope").is_none());
+        assert!(
+            lookup("slice", Dialect::Standard)
+                .unwrap()
+                .arity_error(5)
+                .is_some()
+        );
+        assert!(lookup("nope", Dialect::Standard).is_none());
+    }
+
+    #[test]
+    fn oathkeeper_overrides_print_only_in_its_dialect() {
+        let std_print = lookup("print", Dialect::Standard).unwrap();
+        assert_eq!(std_print.arity_error(3), None);
+        let ok_print = lookup("print", Dialect::Oathkeeper).unwrap();
+        assert_eq!(
+            ok_print.arity_error(2).unwrap(),
+            "wrong number of args for print: want 1 got 2"
+        );
+        assert!(lookup("printIndex", Dialect::Standard).is_none());
+        assert!(lookup("printIndex", Dialect::Oathkeeper).is_some());
+        assert!(lookup("upper", Dialect::Oathkeeper).is_some());
     }
 }

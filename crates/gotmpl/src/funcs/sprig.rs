@@ -576,7 +576,9 @@ mod tests {
 
     fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         let refs: Vec<&Value> = args.iter().collect();
-        (super::super::lookup(name).unwrap().f)(&refs)
+        (super::super::lookup(name, crate::Dialect::Standard)
+            .unwrap()
+            .f)(&refs)
     }
 
     fn ok(name: &str, args: &[Value]) -> Value {
