@@ -28,6 +28,11 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// The access proxy (Ory Oathkeeper compatible).
+    Proxy {
+        #[command(subcommand)]
+        command: crate::proxy_cmd::ProxyCommand,
+    },
     /// Manage identities over the admin API, like `kratos identities`.
     Identities {
         #[command(subcommand)]
@@ -170,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Identities { command } => identities_cmd::run(command).await,
+        Command::Proxy { command } => crate::proxy_cmd::run(command).await,
         Command::JsonnetWorker => Ok(()),
     }
 }

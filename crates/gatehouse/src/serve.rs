@@ -112,7 +112,7 @@ fn jsonnet_runner() -> anyhow::Result<gatehouse_jsonnet::Runner> {
 /// Waits for SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
 /// the future is first polled: call it before starting anything that announces readiness,
 /// so a signal sent right after the announcement is never lost to the default action.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

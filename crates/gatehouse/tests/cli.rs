@@ -461,3 +461,110 @@ fn http_json(port: u16, method: &str, path: &str, body: &str) -> serde_json::Val
     let (_, body) = out.split_once("\r\n\r\n").unwrap();
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
+
+#[test]
+fn proxy_rules_validate_flags_the_map_template_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        r#"- id: exam-generation-rule
+  upstream: {url: "http://127.0.0.1:8501"}
+  match: {url: "https://exam.example.space/<.*>", methods: [GET]}
+  authenticators: [{handler: cookie_session}]
+  authorizer: {handler: allow}
+  mutators: [{handler: header, config: {headers: {X-USER-EMAIL: "{{ print .Extra.identity }}"}}}]
+"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("oathkeeper.yml");
+    std::fs::write(
+        &cfg,
+        "authenticators: {cookie_session: {enabled: true, config: {check_session_url: 'http://127.0.0.1:4433/sessions/whoami', extra_from: '@this', preserve_path: true}}}\nauthorizers: {allow: {enabled: true}}\nmutators: {header: {enabled: true}}\n",
+    )
+    .unwrap();
+    let out = gatehouse(
+        &[
+            "proxy",
+            "rules",
+            "validate",
+            rules.to_str().unwrap(),
+            "-c",
+            cfg.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("exam-generation-rule") && said.contains("X-USER-EMAIL"),
+        "{said}"
+    );
+    assert!(said.contains(".Extra.identity.traits.email"), "{said}");
+
+    std::fs::write(&rules, "- id: broken\n  match: {methods: [GET]}\n").unwrap();
+    let out = gatehouse(
+        &["proxy", "rules", "validate", rules.to_str().unwrap()],
+        dir.path(),
+        &[],
+    );
+    let said = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("rules.yml") && said.contains("\"broken\"") && said.contains("match.url"),
+        "{said}"
+    );
+}
+
+#[test]
+fn proxy_serve_answers_on_both_ports_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, api) = (free_port(), free_port());
+    std::fs::write(
+        dir.path().join("rules.json"),
+        r#"[{"id": "open", "match": {"url": "http://<[^/]+>/<.*>", "methods": ["GET"]},
+             "authenticators": [{"handler": "noop"}], "authorizer": {"handler": "deny"},
+             "mutators": [{"handler": "noop"}]}]"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("oathkeeper.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "serve: {{proxy: {{host: 127.0.0.1, port: {proxy}}}, api: {{host: 127.0.0.1, port: {api}}}}}\naccess_rules: {{repositories: ['file://{}']}}\nauthenticators: {{noop: {{enabled: true}}}}\nauthorizers: {{deny: {{enabled: true}}}}\nmutators: {{noop: {{enabled: true}}}}\n",
+            dir.path().join("rules.json").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["proxy", "serve", "-c", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_of(api, "/health/ready") != Some(200) {
+        assert!(Instant::now() < deadline, "the proxy did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        status_of(proxy, "/anything"),
+        Some(403),
+        "the rule's deny answers"
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}

@@ -1,0 +1,148 @@
+//! `gatehouse proxy ...`: the access proxy alone, with Oathkeeper's config file, and the
+//! rule checker.
+
+use crate::serve::shutdown_signal;
+use anyhow::Context;
+use clap::Subcommand;
+use gatehouse_core::config::{apply_env, read_documents};
+use gatehouse_proxy::config::Config;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Subcommand, Debug)]
+pub enum ProxyCommand {
+    /// Serve the proxy (4455) and its api (4456) with an Oathkeeper config file.
+    Serve {
+        /// Config file (YAML or JSON); repeat to merge several, later ones win.
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+    },
+    /// Access rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Check rule files: syntax, handlers (against the config when given), and header
+    /// templates that would send a whole object or nothing.
+    Validate {
+        /// Rule files (JSON or YAML arrays of rules).
+        files: Vec<PathBuf>,
+        /// The proxy config the rules run under (handlers, matching strategy).
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+    },
+}
+
+pub async fn run(command: ProxyCommand) -> anyhow::Result<()> {
+    match command {
+        ProxyCommand::Serve { config } => serve(load(&config)?).await,
+        ProxyCommand::Rules {
+            command: RulesCommand::Validate { files, config },
+        } => validate(files, config).await,
+    }
+}
+
+/// An Oathkeeper config file with Oathkeeper's environment variables.
+pub fn load(files: &[PathBuf]) -> anyhow::Result<Config> {
+    if files.is_empty() {
+        anyhow::bail!("no config file given: use -c oathkeeper.yml");
+    }
+    let mut doc = read_documents(files)?;
+    apply_env(&mut doc, "", &Config::known_env_paths(), std::env::vars())?;
+    Ok(Config::from_value(doc, "")?)
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let stop = shutdown_signal();
+    let proxy_addr = cfg.serve.proxy.addr();
+    let api_addr = cfg.serve.api.addr();
+    let px = gatehouse_proxy::Proxy::build(cfg)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("invalid access rules")?;
+    for w in gatehouse_proxy::lint::header_warnings(&px.config, &px.rules.current()) {
+        tracing::warn!("{w}");
+    }
+    let watcher = px.watch_rules(std::time::Duration::from_secs(1));
+    let proxy = tokio::net::TcpListener::bind(&proxy_addr)
+        .await
+        .with_context(|| format!("cannot listen on {proxy_addr} (proxy)"))?;
+    let api = tokio::net::TcpListener::bind(&api_addr)
+        .await
+        .with_context(|| format!("cannot listen on {api_addr} (api)"))?;
+    tracing::info!(addr = %proxy.local_addr()?, rules = px.rules.current().len(), "proxy listening");
+    tracing::info!(addr = %api.local_addr()?, "proxy api listening");
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let proxy_app = gatehouse_proxy::proxy_router(px.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let api_app =
+        gatehouse_proxy::api_router(px.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let p = tokio::spawn(
+        axum::serve(proxy, proxy_app)
+            .with_graceful_shutdown(wait(rx.clone()))
+            .into_future(),
+    );
+    let a = tokio::spawn(
+        axum::serve(api, api_app)
+            .with_graceful_shutdown(wait(rx))
+            .into_future(),
+    );
+    stop.await;
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = tx.send(true);
+    let _ = p.await;
+    let _ = a.await;
+    watcher.abort();
+    Ok(())
+}
+
+async fn validate(files: Vec<PathBuf>, config: Vec<PathBuf>) -> anyhow::Result<()> {
+    if files.is_empty() {
+        anyhow::bail!("name at least one rule file");
+    }
+    let mut cfg = if config.is_empty() {
+        Config::default()
+    } else {
+        load(&config)?
+    };
+    cfg.access_rules.repositories = files
+        .iter()
+        .map(|f| {
+            format!(
+                "file://{}",
+                std::path::absolute(f).unwrap_or(f.clone()).display()
+            )
+        })
+        .collect();
+    let strategy = match cfg.access_rules.matching_strategy.as_deref() {
+        Some("glob") => gatehouse_proxy::rule::Strategy::Glob,
+        _ => gatehouse_proxy::rule::Strategy::Regexp,
+    };
+    let set = gatehouse_proxy::rule::load(&cfg.access_rules.repositories, strategy)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if !config.is_empty() {
+        gatehouse_proxy::lint::check_handlers(&cfg, &set).map_err(anyhow::Error::msg)?;
+    }
+    let warnings = gatehouse_proxy::lint::header_warnings(&cfg, &set);
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    println!(
+        "{} rule(s) are valid{}",
+        set.len(),
+        if warnings.is_empty() {
+            ""
+        } else {
+            " (see the warnings above)"
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The two ways a request gets decided: proxied (the proxy port forwards it when allowed)
+//! and asked about (`/decisions` on the api port, for nginx `auth_request`, Traefik
+//! `forwardAuth` and Envoy `ext_authz`: 200 with the mutated headers when allowed).
+
+use crate::pipeline::{self, Denied, Incoming, errors};
+use crate::rule::{MatchError, Matched};
+use crate::{SharedProxy, forward};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+
+/// Bodies a `remote` authorizer forwards are read up to this size.
+const REMOTE_BODY_LIMIT: usize = 10 << 20;
+
+/// Every request on the proxy port.
+pub async fn proxy_handler(State(px): State<SharedProxy>, req: Request<Body>) -> Response {
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let mut incoming = proxied(&px, &req);
+    let matched = match find(&px, &incoming) {
+        Ok(m) => m,
+        Err(denied) => return errors::respond(&px, &[], &denied, &incoming),
+    };
+    let rule = matched.rule.clone();
+    let req = if rule.authorizer.handler == "remote" {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, REMOTE_BODY_LIMIT).await {
+            Ok(bytes) => {
+                incoming.body = Some(bytes.clone());
+                Request::from_parts(parts, Body::from(bytes))
+            }
+            Err(_) => {
+                let d = Denied::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body is too large",
+                );
+                return errors::respond(&px, &rule.errors, &d, &incoming);
+            }
+        }
+    } else {
+        req
+    };
+    let session = match pipeline::run(&px, &matched, &incoming).await {
+        Ok(s) => s,
+        Err(denied) => return errors::respond(&px, &rule.errors, &denied, &incoming),
+    };
+    match forward::forward(&px, &rule, &session, &incoming, client_ip, req).await {
+        Ok(res) => res,
+        Err(denied) => errors::json_response(&denied, true),
+    }
+}
+
+/// `/decisions[/...]`.
+pub async fn decisions_handler(State(px): State<SharedProxy>, req: Request<Body>) -> Response {
+    let incoming = asked_about(&req);
+    let matched = match find(&px, &incoming) {
+        Ok(m) => m,
+        Err(denied) => return errors::respond(&px, &[], &denied, &incoming),
+    };
+    match pipeline::run(&px, &matched, &incoming).await {
+        Ok(session) => {
+            let mut res = StatusCode::OK.into_response();
+            for (name, value) in &session.header {
+                if name.eq_ignore_ascii_case("content-length") {
+                    continue;
+                }
+                if let (Ok(n), Ok(v)) = (
+                    axum::http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    res.headers_mut().insert(n, v);
+                }
+            }
+            res
+        }
+        Err(denied) => errors::respond(&px, &matched.rule.errors, &denied, &incoming),
+    }
+}
+
+fn find(px: &SharedProxy, incoming: &Incoming) -> Result<Matched, Denied> {
+    let rules = px.rules.current();
+    rules
+        .find(&incoming.method, &incoming.match_url())
+        .map_err(|e| match e {
+            MatchError::NoMatch => Denied::new(
+                StatusCode::NOT_FOUND,
+                "Requested url does not match any rules",
+            ),
+            MatchError::Multiple(ids) => Denied::internal(format!(
+                "Expected exactly one rule but found multiple rules: {}",
+                ids.join(", ")
+            )),
+        })
+}
+
+/// A request on the proxy port, as matched: `X-Forwarded-Proto` counts only when
+/// forwarded headers are trusted.
+fn proxied(px: &SharedProxy, req: &Request<Body>) -> Incoming {
+    let h = req.headers();
+    let trusted_proto = px
+        .config
+        .serve
+        .proxy
+        .trust_forwarded_headers
+        .then(|| header(h, "x-forwarded-proto"))
+        .flatten()
+        .filter(|p| *p == "http" || *p == "https");
+    Incoming {
+        method: req.method().as_str().to_string(),
+        scheme: trusted_proto.unwrap_or("http").to_string(),
+        host: host_of(req),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+        headers: h.clone(),
+        body: None,
+    }
+}
+
+/// The request a decisions call describes, from the `X-Forwarded-*` conventions.
+fn asked_about(req: &Request<Body>) -> Incoming {
+    let h = req.headers();
+    let path = match header(h, "x-forwarded-uri") {
+        Some(uri) => uri.split('?').next().unwrap_or("/").to_string(),
+        None => {
+            let p = req.uri().path();
+            let rest = p.strip_prefix("/decisions").unwrap_or(p);
+            if rest.is_empty() {
+                "/".into()
+            } else {
+                rest.to_string()
+            }
+        }
+    };
+    Incoming {
+        method: header(h, "x-forwarded-method")
+            .unwrap_or(req.method().as_str())
+            .to_string(),
+        scheme: header(h, "x-forwarded-proto").unwrap_or("http").to_string(),
+        host: header(h, "x-forwarded-host")
+            .map(str::to_string)
+            .unwrap_or_else(|| host_of(req)),
+        path,
+        query: req.uri().query().map(str::to_string),
+        headers: h.clone(),
+        body: None,
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+fn host_of(req: &Request<Body>) -> String {
+    header(req.headers(), "host")
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}

@@ -1,0 +1,273 @@
+//! The reverse proxy's forwarding: the upstream request (path joined and stripped, host
+//! kept or replaced, hop-by-hop headers dropped, `X-Forwarded-*` set, session headers
+//! applied), bodies streamed both ways, WebSocket upgrades bridged, and a JSON 502/504
+//! when the upstream fails.
+
+use crate::Proxy;
+use crate::pipeline::{Denied, Incoming, Session};
+use crate::rule::Rule;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri, header};
+use axum::response::Response;
+use hyper_util::rt::TokioIo;
+
+/// Headers that describe one connection, never forwarded (RFC 9110 7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+pub type Client = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Body,
+>;
+
+/// A pooled client for upstreams over http and https (rustls with ring, web PKI roots).
+pub fn client() -> Result<Client, String> {
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| format!("TLS for upstreams: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .build(connector),
+    )
+}
+
+/// Sends the request upstream and streams the answer back.
+pub async fn forward(
+    px: &Proxy,
+    rule: &Rule,
+    session: &Session,
+    incoming: &Incoming,
+    client_ip: Option<std::net::IpAddr>,
+    mut req: Request<Body>,
+) -> Result<Response, Denied> {
+    let target = target_uri(rule, incoming)?;
+    let upgrade = wants_upgrade(req.headers());
+    let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
+    let mut out = Request::builder()
+        .method(parts.method.clone())
+        .uri(target.clone())
+        .body(body)
+        .map_err(|e| Denied::internal(format!("building the upstream request: {e}")))?;
+    *out.headers_mut() = upstream_headers(
+        px,
+        rule,
+        session,
+        incoming,
+        &parts.headers,
+        client_ip,
+        &target,
+        upgrade,
+    );
+    let timeout = px.config.serve.proxy.timeout.write;
+    let sent = tokio::time::timeout(timeout, px.upstream.request(out)).await;
+    let mut res = match sent {
+        Err(_) => {
+            return Err(upstream_failed(
+                StatusCode::GATEWAY_TIMEOUT,
+                "The upstream did not answer in time",
+                &target,
+            ));
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(upstream = %target, error = %e, "upstream request failed");
+            return Err(upstream_failed(
+                StatusCode::BAD_GATEWAY,
+                "The upstream could not be reached",
+                &target,
+            ));
+        }
+        Ok(Ok(res)) => res,
+    };
+    if res.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_side) = client_side {
+            let upstream_side = hyper::upgrade::on(&mut res);
+            tokio::spawn(bridge(client_side, upstream_side));
+        }
+        let (parts, _) = res.into_parts();
+        return Ok(Response::from_parts(parts, Body::empty()));
+    }
+    let (mut parts, body) = res.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+fn upstream_failed(status: StatusCode, message: &str, target: &Uri) -> Denied {
+    let mut d = Denied::new(status, message).reason(format!("upstream {target}"));
+    d.details = serde_json::json!({});
+    d
+}
+
+/// Copies bytes both ways between the client's and the upstream's upgraded connections.
+async fn bridge(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    let (Ok(c), Ok(u)) = (client.await, upstream.await) else {
+        tracing::warn!("a WebSocket upgrade did not complete on both sides");
+        return;
+    };
+    let mut c = TokioIo::new(c);
+    let mut u = TokioIo::new(u);
+    let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+}
+
+fn wants_upgrade(h: &HeaderMap) -> bool {
+    h.contains_key(header::UPGRADE)
+        && h.get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+}
+
+/// The upstream URL: its scheme and authority, its path joined with the request's (the
+/// request's trailing slash kept, unlike Oathkeeper), `strip_path` removed, query kept.
+pub fn target_uri(rule: &Rule, incoming: &Incoming) -> Result<Uri, Denied> {
+    let up = url::Url::parse(&rule.upstream.url).map_err(|e| {
+        Denied::internal(format!(
+            "rule {:?} upstream.url {:?} is not a URL: {e}",
+            rule.id, rule.upstream.url
+        ))
+    })?;
+    let mut path = join(up.path(), &incoming.path);
+    let strip = rule.upstream.strip_path.trim_matches('/');
+    if !strip.is_empty() {
+        let needle = format!("/{strip}");
+        if let Some(at) = path.find(&needle) {
+            path.replace_range(at..at + needle.len(), "");
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+    }
+    let authority = match up.port() {
+        Some(p) => format!("{}:{p}", up.host_str().unwrap_or("")),
+        None => up.host_str().unwrap_or("").to_string(),
+    };
+    let pq = match &incoming.query {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path,
+    };
+    format!("{}://{authority}{pq}", up.scheme())
+        .parse()
+        .map_err(|e| Denied::internal(format!("upstream URL: {e}")))
+}
+
+fn join(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    format!("{base}{path}")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn upstream_headers(
+    px: &Proxy,
+    rule: &Rule,
+    session: &Session,
+    incoming: &Incoming,
+    sent: &HeaderMap,
+    client_ip: Option<std::net::IpAddr>,
+    target: &Uri,
+    upgrade: bool,
+) -> HeaderMap {
+    let mut h = sent.clone();
+    strip_hop_by_hop(&mut h);
+    let trusted = px.config.serve.proxy.trust_forwarded_headers;
+    if !trusted {
+        let forwarded: Vec<HeaderName> = h
+            .keys()
+            .filter(|k| k.as_str().starts_with("x-forwarded-") || k.as_str() == "forwarded")
+            .cloned()
+            .collect();
+        for k in forwarded {
+            h.remove(k);
+        }
+    }
+    if upgrade {
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        if let Some(v) = sent.get(header::UPGRADE) {
+            h.insert(header::UPGRADE, v.clone());
+        }
+    }
+    for (name, value) in &session.header {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.insert(n, v);
+        }
+    }
+    if !rule.upstream.preserve_host
+        && let Some(v) = target
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        h.insert(header::HOST, v);
+    }
+    if let Some(ip) = client_ip {
+        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(prev) if trusted => format!("{prev}, {ip}"),
+            _ => ip.to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&xff) {
+            h.insert("x-forwarded-for", v);
+        }
+    }
+    if !h.contains_key("x-forwarded-proto")
+        && let Ok(v) = HeaderValue::from_str(&incoming.scheme)
+    {
+        h.insert("x-forwarded-proto", v);
+    }
+    if !h.contains_key("x-forwarded-host")
+        && let Ok(v) = HeaderValue::from_str(&incoming.host)
+    {
+        h.insert("x-forwarded-host", v);
+    }
+    h
+}
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let listed: Vec<String> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    for name in HOP_BY_HOP.iter().map(|s| s.to_string()).chain(listed) {
+        h.remove(name.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join;
+
+    #[test]
+    fn paths_join_and_keep_the_trailing_slash() {
+        assert_eq!(join("/", "/a/b/"), "/a/b/");
+        assert_eq!(join("/api/", "/users"), "/api/users");
+        assert_eq!(join("", "/"), "/");
+    }
+}

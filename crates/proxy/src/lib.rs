@@ -1,0 +1,78 @@
+//! The access proxy: an Ory Oathkeeper-compatible identity-aware reverse proxy and
+//! decisions API. A request is matched against access rules (`rule`), run through the
+//! authenticate -> authorize -> mutate pipeline (`pipeline`), then forwarded upstream
+//! (`forward`, proxy port) or answered with the mutated headers (`decision`, api port).
+
+pub mod api;
+pub mod config;
+pub mod decision;
+pub mod forward;
+pub mod lint;
+pub mod pipeline;
+pub mod rule;
+pub mod template;
+
+use config::Config;
+use std::sync::Arc;
+
+/// Everything a request needs: config, the live rules, clients, parsed templates.
+pub struct Proxy {
+    pub config: Config,
+    pub rules: Arc<rule::Rules>,
+    /// For session stores and remote authorizers.
+    pub http: reqwest::Client,
+    /// For upstreams: pooled, streaming.
+    pub upstream: forward::Client,
+    pub templates: template::Templates,
+}
+
+pub type SharedProxy = Arc<Proxy>;
+
+impl Proxy {
+    /// Loads and checks the rules and sets up the clients. Errors name the rule file, the
+    /// rule id and the field.
+    pub async fn build(config: Config) -> Result<SharedProxy, String> {
+        let strategy = strategy(&config);
+        let set = rule::load(&config.access_rules.repositories, strategy).await?;
+        lint::check_handlers(&config, &set)?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Arc::new(Proxy {
+            rules: rule::Rules::new(set),
+            upstream: forward::client()?,
+            http,
+            templates: template::Templates::default(),
+            config,
+        }))
+    }
+
+    /// Reloads the rules when a rule file changes; a broken file keeps the rules in use.
+    pub fn watch_rules(
+        self: &Arc<Self>,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let repos = self.config.access_rules.repositories.clone();
+        self.rules.watch(repos, strategy(&self.config), every)
+    }
+}
+
+fn strategy(config: &Config) -> rule::Strategy {
+    match config.access_rules.matching_strategy.as_deref() {
+        Some("glob") => rule::Strategy::Glob,
+        _ => rule::Strategy::Regexp,
+    }
+}
+
+/// The router of the proxy port: every request goes through the rules.
+pub fn proxy_router(px: SharedProxy) -> axum::Router {
+    axum::Router::new()
+        .fallback(decision::proxy_handler)
+        .with_state(px)
+}
+
+/// The router of the api port: decisions, rules, health, version.
+pub fn api_router(px: SharedProxy) -> axum::Router {
+    api::router(px)
+}

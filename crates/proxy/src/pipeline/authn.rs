@@ -1,0 +1,266 @@
+//! Authenticators: each says "not mine" (the next one is asked), "this is who it is", or
+//! "refused" (the pipeline stops: Oathkeeper never falls through after an error).
+
+use super::{Denied, Incoming, Resolved, Session, flag, list, resolve, text};
+use crate::Proxy;
+use crate::rule::Handler;
+use axum::http::StatusCode;
+use serde_json::Value;
+
+/// What one authenticator made of the request.
+enum Outcome {
+    NotResponsible,
+    Authenticated,
+}
+
+/// Runs the rule's authenticators in order until one is responsible.
+pub async fn authenticate(
+    px: &Proxy,
+    handlers: &[Handler],
+    req: &Incoming,
+    session: &mut Session,
+) -> Result<(), Denied> {
+    for h in handlers {
+        let r = resolve(&px.config.authenticators, "authenticator", h)?;
+        match run_one(px, &r, req, session).await? {
+            Outcome::Authenticated => return Ok(()),
+            Outcome::NotResponsible => continue,
+        }
+    }
+    Err(Denied::unauthorized().reason("No authenticator was responsible for the request"))
+}
+
+async fn run_one(
+    px: &Proxy,
+    r: &Resolved<'_>,
+    req: &Incoming,
+    session: &mut Session,
+) -> Result<Outcome, Denied> {
+    match r.name {
+        "noop" => Ok(Outcome::Authenticated),
+        "unauthorized" => Err(Denied::unauthorized()),
+        "anonymous" => {
+            if req.headers.contains_key(axum::http::header::AUTHORIZATION) {
+                return Ok(Outcome::NotResponsible);
+            }
+            let subject = text(&r.config, "subject");
+            session.subject = if subject.is_empty() {
+                "anonymous".into()
+            } else {
+                subject.into()
+            };
+            Ok(Outcome::Authenticated)
+        }
+        "cookie_session" => cookie_session(px, &r.config, req, session).await,
+        "bearer_token" => bearer_token(px, &r.config, req, session).await,
+        other => Err(Denied::internal(format!(
+            "The authenticator {other:?} is not available in this version of gatehouse"
+        ))),
+    }
+}
+
+async fn cookie_session(
+    px: &Proxy,
+    config: &Value,
+    req: &Incoming,
+    session: &mut Session,
+) -> Result<Outcome, Denied> {
+    let only = list(config, "only");
+    let cookies = req.cookies();
+    let responsible = if only.is_empty() {
+        !cookies.is_empty()
+    } else {
+        cookies.iter().any(|(k, _)| only.contains(k))
+    };
+    if !responsible {
+        return Ok(Outcome::NotResponsible);
+    }
+    let mut forward = list(config, "forward_http_headers");
+    forward.push("Cookie".into());
+    let doc = ask_session_store(px, config, req, &forward, None).await?;
+    fill(session, config, &doc, "subject")?;
+    Ok(Outcome::Authenticated)
+}
+
+async fn bearer_token(
+    px: &Proxy,
+    config: &Value,
+    req: &Incoming,
+    session: &mut Session,
+) -> Result<Outcome, Denied> {
+    let Some(token) = token_from(config.get("token_from"), req) else {
+        return Ok(Outcome::NotResponsible);
+    };
+    if !token.starts_with(text(config, "prefix")) {
+        return Ok(Outcome::NotResponsible);
+    }
+    let forward = list(config, "forward_http_headers");
+    let bearer = format!("Bearer {token}");
+    let doc = ask_session_store(px, config, req, &forward, Some(&bearer)).await?;
+    fill(session, config, &doc, "sub")?;
+    Ok(Outcome::Authenticated)
+}
+
+/// The token a `token_from` setting points at (default: `Authorization: Bearer ...`).
+pub fn token_from(setting: Option<&Value>, req: &Incoming) -> Option<String> {
+    let from = setting.filter(|v| v.is_object());
+    if let Some(name) = from.and_then(|f| f.get("header")).and_then(Value::as_str) {
+        let raw = req.header(name)?;
+        if name.eq_ignore_ascii_case("authorization") {
+            return strip_bearer(raw);
+        }
+        return Some(raw.to_string()).filter(|t| !t.is_empty());
+    }
+    if let Some(name) = from
+        .and_then(|f| f.get("query_parameter"))
+        .and_then(Value::as_str)
+    {
+        let q = req.query.as_deref().unwrap_or("");
+        return url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .filter(|t| !t.is_empty());
+    }
+    if let Some(name) = from.and_then(|f| f.get("cookie")).and_then(Value::as_str) {
+        return req
+            .cookies()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .filter(|t| !t.is_empty());
+    }
+    strip_bearer(req.header("authorization")?)
+}
+
+fn strip_bearer(raw: &str) -> Option<String> {
+    let (scheme, token) = raw.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_string())
+}
+
+/// Asks the session store (Kratos's whoami, or anything like it) about the request, the
+/// way Oathkeeper builds that call; gives the JSON answer of a 200.
+async fn ask_session_store(
+    px: &Proxy,
+    config: &Value,
+    req: &Incoming,
+    forward: &[String],
+    authorization: Option<&str>,
+) -> Result<Value, Denied> {
+    let check = text(config, "check_session_url");
+    let mut url = url::Url::parse(check)
+        .map_err(|e| Denied::internal(format!("check_session_url {check:?} is not a URL: {e}")))?;
+    if !flag(config, "preserve_path", false) {
+        url.set_path(&req.path);
+    }
+    if !flag(config, "preserve_query", true) {
+        url.set_query(req.query.as_deref());
+    }
+    let method = match text(config, "force_method") {
+        "" => req.method.as_str(),
+        m => m,
+    };
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Denied::internal(format!("force_method {method:?} is not an HTTP method")))?;
+    let mut call = px.http.request(method, url.clone());
+    for name in forward {
+        for v in req.headers.get_all(name.as_str()) {
+            call = call.header(name.as_str(), v.as_bytes());
+        }
+    }
+    if let Some(a) = authorization {
+        call = call.header("authorization", a);
+    }
+    if let Some(extra) = config.get("additional_headers").and_then(Value::as_object) {
+        for (k, v) in extra {
+            if let Some(v) = v.as_str() {
+                call = call.header(k.as_str(), v);
+            }
+        }
+    }
+    if flag(config, "preserve_host", false) {
+        call = call.header("x-forwarded-host", req.host.as_str());
+    }
+    let res = call.send().await.map_err(|e| {
+        tracing::warn!(url = %url, error = %e, "the session store could not be reached");
+        Denied::forbidden().reason(format!("The session store could not be reached: {e}"))
+    })?;
+    match res.status().as_u16() {
+        200 => res
+            .json()
+            .await
+            .map_err(|e| Denied::internal(format!("The session store answered no JSON: {e}"))),
+        429 => Err(Denied::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+        )),
+        _ => Err(Denied::unauthorized()),
+    }
+}
+
+/// Reads subject and extra from a session store's answer with the configured paths.
+fn fill(
+    session: &mut Session,
+    config: &Value,
+    doc: &Value,
+    default_subject: &str,
+) -> Result<(), Denied> {
+    let subject_from = match text(config, "subject_from") {
+        "" => default_subject,
+        p => p,
+    };
+    let extra_from = match text(config, "extra_from") {
+        "" => "extra",
+        p => p,
+    };
+    session.subject = match json_path(doc, subject_from) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            return Err(Denied::forbidden().reason(format!(
+                "The configured subject_from path {subject_from:?} does not point to a string"
+            )));
+        }
+    };
+    session.extra = match json_path(doc, extra_from) {
+        None | Some(Value::Null) => Value::Null,
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => {
+            return Err(Denied::forbidden().reason(format!(
+                "The configured extra_from path {extra_from:?} does not point to an object"
+            )));
+        }
+    };
+    Ok(())
+}
+
+/// The GJSON paths Oathkeeper users write: `@this`, or dotted keys with array indexes
+/// (`identity.traits.email`, `devices.0.id`).
+pub fn json_path<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
+    if path == "@this" || path.is_empty() {
+        return Some(doc);
+    }
+    path.split('.').try_fold(doc, |v, key| match v {
+        Value::Object(m) => m.get(key),
+        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_path;
+    use serde_json::json;
+
+    #[test]
+    fn paths_walk_objects_and_arrays() {
+        let doc = json!({"identity": {"traits": {"email": "a@b.c"}}, "devices": [{"id": "d1"}]});
+        assert_eq!(json_path(&doc, "@this"), Some(&doc));
+        assert_eq!(
+            json_path(&doc, "identity.traits.email"),
+            Some(&json!("a@b.c"))
+        );
+        assert_eq!(json_path(&doc, "devices.0.id"), Some(&json!("d1")));
+        assert_eq!(json_path(&doc, "identity.missing.x"), None);
+    }
+}

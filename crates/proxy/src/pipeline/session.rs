@@ -1,0 +1,197 @@
+//! The request as the pipeline sees it (`Incoming`), and what the pipeline builds for it
+//! (`Session`: subject, extra, headers to emit), with the data templates render against.
+
+use axum::http::HeaderMap;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The request being decided: the proxied one, or the one a decisions call describes.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub method: String,
+    pub scheme: String,
+    /// `host[:port]`, as the client addressed it.
+    pub host: String,
+    /// The path as sent (percent-encoded), before cleaning.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    /// The body, read only for a rule whose authorizer is `remote` (which forwards it).
+    pub body: Option<bytes::Bytes>,
+}
+
+impl Incoming {
+    /// `scheme://host/cleaned-path`: what rules are matched against (no query; the path
+    /// percent-decoded, as Go's `URL.Path`).
+    pub fn match_url(&self) -> String {
+        crate::rule::match_url(&self.scheme, &self.host, &self.decoded_path())
+    }
+
+    pub fn decoded_path(&self) -> String {
+        percent_encoding::percent_decode_str(&self.path)
+            .decode_utf8_lossy()
+            .into_owned()
+    }
+
+    /// The full URL, with query.
+    pub fn full_url(&self) -> String {
+        match &self.query {
+            Some(q) if !q.is_empty() => format!("{}?{q}", self.match_url()),
+            _ => self.match_url(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The request's cookies, by name.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        Incoming::cookies_of(&self.headers)
+    }
+
+    pub fn cookies_of(headers: &HeaderMap) -> Vec<(String, String)> {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// What authenticators found and mutators add.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub subject: String,
+    /// A JSON object, or null.
+    pub extra: Value,
+    /// Headers to emit upstream (or in a decision), by canonical name.
+    pub header: BTreeMap<String, String>,
+    pub captures: Vec<String>,
+    pub method: String,
+    pub url: Url,
+    pub request_headers: HeaderMap,
+}
+
+/// The parts of the matched URL that templates may read (`.MatchContext.URL.Path`...).
+#[derive(Clone, Debug)]
+pub struct Url {
+    pub scheme: String,
+    pub host: String,
+    pub path: String,
+    pub raw_query: String,
+}
+
+impl Session {
+    pub fn new(req: &Incoming, captures: Vec<String>) -> Session {
+        Session {
+            subject: String::new(),
+            extra: Value::Null,
+            header: BTreeMap::new(),
+            captures,
+            method: req.method.clone(),
+            url: Url {
+                scheme: req.scheme.clone(),
+                host: req.host.clone(),
+                path: crate::rule::clean_path(&req.decoded_path()),
+                raw_query: req.query.clone().unwrap_or_default(),
+            },
+            request_headers: req.headers.clone(),
+        }
+    }
+
+    /// Sets a header to emit, under its canonical name (`x-user` -> `X-User`).
+    pub fn set_header(&mut self, name: &str, value: String) {
+        self.header.insert(canonical(name), value);
+    }
+
+    /// What templates see, with Oathkeeper's Go field names.
+    pub fn template_data(&self) -> Value {
+        // Go's nil map reads as empty; a JSON null would make `.Extra.x` an error.
+        let extra = if self.extra.is_null() {
+            json!({})
+        } else {
+            self.extra.clone()
+        };
+        json!({
+            "Subject": self.subject,
+            "Extra": extra,
+            "Header": header_lists(self.header.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            "MatchContext": {
+                "RegexpCaptureGroups": self.captures,
+                "URL": {
+                    "Scheme": self.url.scheme,
+                    "Host": self.url.host,
+                    "Path": self.url.path,
+                    "RawQuery": self.url.raw_query,
+                    "Fragment": "",
+                },
+                "Method": self.method,
+                "Header": header_lists(self.request_headers.iter().filter_map(|(k, v)| {
+                    v.to_str().ok().map(|v| (canonical(k.as_str()), v.to_string()))
+                })),
+            },
+        })
+    }
+
+    /// The session as hydrators and `remote` calls receive it (Oathkeeper's JSON names).
+    pub fn wire(&self) -> Value {
+        json!({
+            "subject": self.subject,
+            "extra": self.extra,
+            "header": header_lists(self.header.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            "match_context": {
+                "regexp_capture_groups": self.captures,
+                "url": format!("{}://{}{}", self.url.scheme, self.url.host, self.url.path),
+                "method": self.method,
+            },
+        })
+    }
+}
+
+/// Go's `http.Header` as JSON: canonical name -> list of values.
+fn header_lists(pairs: impl Iterator<Item = (String, String)>) -> Value {
+    let mut m: Map<String, Value> = Map::new();
+    for (k, v) in pairs {
+        match m.entry(k).or_insert_with(|| json!([])) {
+            Value::Array(a) => a.push(Value::String(v)),
+            other => *other = json!([v]),
+        }
+    }
+    Value::Object(m)
+}
+
+/// Go's canonical MIME header key: `x-user-EMAIL` -> `X-User-Email`.
+pub fn canonical(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut out = String::with_capacity(part.len());
+            for (i, c) in part.chars().enumerate() {
+                if i == 0 {
+                    out.push(c.to_ascii_uppercase());
+                } else {
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn header_names_are_canonical() {
+        assert_eq!(canonical("X-USER-EMAIL"), "X-User-Email");
+        assert_eq!(canonical("content-type"), "Content-Type");
+        assert_eq!(canonical("x"), "X");
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the access proxy over real HTTP on loopback: an echo upstream,
+//! the identity service for sessions, rule files on disk, nginx for `auth_request`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+mod nginx;
+mod pipeline;
+mod reference;

@@ -1,0 +1,485 @@
+//! The pipeline and the forwarding through the real proxy: matching, handlers, error
+//! handlers, the decisions API, rule reloads, and hostile or broken traffic.
+
+use crate::harness::{echo, http, start, try_start};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn rule(id: &str, url: &str, upstream: &str, authn: &str, authz: &str, mutators: Value) -> Value {
+    json!({
+        "id": id,
+        "upstream": {"url": upstream},
+        "match": {"url": url, "methods": ["GET", "POST", "PUT"]},
+        "authenticators": [{"handler": authn}],
+        "authorizer": {"handler": authz},
+        "mutators": mutators,
+    })
+}
+
+#[tokio::test]
+async fn anonymous_requests_are_forwarded_with_headers_and_bodies() {
+    let up = echo().await;
+    let px = start(
+        json!([rule("open", "http://<[^/]+>/open/<.*>", &up, "anonymous", "allow",
+            json!([{"handler": "header", "config": {"headers": {"X-User": "{{ print .Subject }}", "X-Id": "{{ printIndex .MatchContext.RegexpCaptureGroups 1 }}"}}}]))]),
+        json!({}),
+    )
+    .await;
+    let r = http()
+        .post(format!("{}/open/items/7?x=1", px.proxy))
+        .header("x-user", "spoofed")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("connection", "x-secret")
+        .header("x-secret", "hop")
+        .body("payload")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["uri"], "/open/items/7?x=1");
+    assert_eq!(seen["body"], "payload");
+    let h = &seen["headers"];
+    assert_eq!(
+        h["x-user"], "anonymous",
+        "the mutator overwrites what the client sent"
+    );
+    assert_eq!(h["x-id"], "items/7");
+    assert_eq!(
+        h["x-forwarded-for"], "127.0.0.1",
+        "untrusted X-Forwarded-For is replaced"
+    );
+    assert!(
+        h.get("x-secret").is_none(),
+        "headers named in Connection are hop-by-hop"
+    );
+    assert_eq!(h["x-forwarded-proto"], "http");
+    assert!(h["host"].as_str().unwrap().starts_with("127.0.0.1:"), "{h}");
+}
+
+#[tokio::test]
+async fn no_rule_is_404_and_two_rules_are_500() {
+    let up = echo().await;
+    let px = start(
+        json!([
+            rule(
+                "a",
+                "http://<[^/]+>/both/<.*>",
+                &up,
+                "noop",
+                "allow",
+                json!([{"handler": "noop"}])
+            ),
+            rule(
+                "b",
+                "http://<[^/]+>/<both|other>/<.*>",
+                &up,
+                "noop",
+                "allow",
+                json!([{"handler": "noop"}])
+            ),
+        ]),
+        json!({"errors": {"handlers": {"json": {"enabled": true, "config": {"verbose": true}}}}}),
+    )
+    .await;
+    let r = http()
+        .get(format!("{}/nothing", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "Requested url does not match any rules"
+    );
+    let r = http()
+        .get(format!("{}/both/x", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("multiple rules"),
+        "{body}"
+    );
+    let r = http()
+        .get(format!("{}/other/x", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn refusals_go_to_the_error_handlers_by_when() {
+    let up = echo().await;
+    let mut r1 = rule(
+        "closed",
+        "http://<[^/]+>/closed",
+        &up,
+        "unauthorized",
+        "allow",
+        json!([{"handler": "noop"}]),
+    );
+    r1["errors"] = json!([
+        {"handler": "redirect", "config": {"to": "https://login.example.org/ui/login",
+            "return_to_query_param": "return_to",
+            "when": [{"error": ["unauthorized"], "request": {"header": {"accept": ["text/html"]}}}]}}
+    ]);
+    let px = start(
+        json!([
+            r1,
+            rule(
+                "denied",
+                "http://<[^/]+>/denied",
+                &up,
+                "anonymous",
+                "deny",
+                json!([{"handler": "noop"}])
+            )
+        ]),
+        json!({"errors": {"fallback": ["json"], "handlers": {
+            "redirect": {"enabled": true, "config": {"to": "https://unused.example.org"}},
+            "www_authenticate": {"enabled": true}
+        }}}),
+    )
+    .await;
+    let browser = http()
+        .get(format!("{}/closed?a=b", px.proxy))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 302);
+    let to = browser.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("https://login.example.org/ui/login?return_to=http%3A%2F%2F127.0.0.1"),
+        "{to}"
+    );
+    assert!(to.ends_with("%2Fclosed%3Fa%3Db"), "{to}");
+
+    let api = http()
+        .get(format!("{}/closed", px.proxy))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    assert_eq!(
+        api.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let body: Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 401);
+    assert_eq!(
+        body["error"]["message"],
+        "The request could not be authorized"
+    );
+
+    let denied = http()
+        .get(format!("{}/denied", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+}
+
+#[tokio::test]
+async fn the_decisions_api_answers_with_the_mutated_headers() {
+    let px = start(
+        json!([{
+            "id": "decide", "match": {"url": "https://app.example.org/api/<.*>", "methods": ["GET"]},
+            "authenticators": [{"handler": "anonymous", "config": {"subject": "guest"}}],
+            "authorizer": {"handler": "allow"},
+            "mutators": [{"handler": "header", "config": {"headers": {"X-User": "{{ print .Subject }}", "X-Path": "{{ .MatchContext.URL.Path }}"}}}]
+        }]),
+        json!({}),
+    )
+    .await;
+    let r = http()
+        .get(format!("{}/decisions", px.api))
+        .header("x-forwarded-method", "GET")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "app.example.org")
+        .header("x-forwarded-uri", "/api/things?page=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-user"], "guest");
+    assert_eq!(r.headers()["x-path"], "/api/things");
+    let r = http()
+        .get(format!("{}/decisions/api/things", px.api))
+        .header("host", "app.example.org")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the path after /decisions is the request's"
+    );
+    let r = http()
+        .post(format!("{}/decisions/api/things", px.api))
+        .header("x-forwarded-host", "app.example.org")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "POST is not among the rule's methods");
+
+    let rules: Value = http()
+        .get(format!("{}/rules", px.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules[0]["id"], "decide");
+    let one = http()
+        .get(format!("{}/rules/decide", px.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let none = http()
+        .get(format!("{}/rules/nope", px.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+    let ready = http()
+        .get(format!("{}/health/ready", px.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn header_values_with_line_breaks_or_non_ascii_never_leave() {
+    let up = echo().await;
+    let px = start(
+        json!([
+            rule("crlf", "http://<[^/]+>/crlf", &up, "anonymous", "allow",
+                json!([{"handler": "header", "config": {"headers": {"X-Evil": "a\r\nX-Injected: 1"}}}])),
+            rule("utf", "http://<[^/]+>/utf", &up, "anonymous", "allow",
+                json!([{"handler": "header", "config": {"headers": {"X-Name": "Zoë"}}}])),
+        ]),
+        json!({}),
+    )
+    .await;
+    for path in ["crlf", "utf"] {
+        let r = http()
+            .get(format!("{}/{path}", px.proxy))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 500, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_down_or_hanging_upstream_gives_502_or_504() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        format!("http://127.0.0.1:{port}")
+    };
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}", hang.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = hang.accept().await {
+            held.push(s);
+        }
+    });
+    let px = start(
+        json!([
+            rule(
+                "down",
+                "http://<[^/]+>/down",
+                &closed,
+                "noop",
+                "allow",
+                json!([{"handler": "noop"}])
+            ),
+            rule(
+                "hang",
+                "http://<[^/]+>/hang",
+                &hang_url,
+                "noop",
+                "allow",
+                json!([{"handler": "noop"}])
+            ),
+        ]),
+        json!({"serve": {"proxy": {"timeout": {"write": "500ms"}}}}),
+    )
+    .await;
+    let r = http()
+        .get(format!("{}/down", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 502);
+    let r = http()
+        .get(format!("{}/hang", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    let r = http()
+        .get(format!("{}/down", px.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502, "the proxy is still up");
+}
+
+#[tokio::test]
+async fn conflicting_content_length_and_transfer_encoding_cannot_smuggle() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = echo().await;
+    let px = start(
+        json!([rule(
+            "open",
+            "http://<[^/]+>/<.*>",
+            &up,
+            "noop",
+            "allow",
+            json!([{"handler": "noop"}])
+        )]),
+        json!({}),
+    )
+    .await;
+    let addr = px.proxy.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    // hyper frames the body by Transfer-Encoding, drops the Content-Length, answers the
+    // one request and closes the connection: the smuggled request is never read.
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let seen: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(seen["uri"], "/x");
+    assert_eq!(
+        seen["body"], "",
+        "the upstream got the chunked body, not the smuggled bytes"
+    );
+    assert!(
+        seen["headers"]
+            .get("content-length")
+            .is_none_or(|v| v == "0"),
+        "{seen}"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_rule_file_is_picked_up_and_a_broken_one_ignored() {
+    let up = echo().await;
+    let px = start(
+        json!([rule(
+            "v1",
+            "http://<[^/]+>/v1",
+            &up,
+            "noop",
+            "allow",
+            json!([{"handler": "noop"}])
+        )]),
+        json!({}),
+    )
+    .await;
+    let _watch = px.px.watch_rules(Duration::from_millis(50));
+    let wait_for = |path: &'static str, status: u16| {
+        let base = px.proxy.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let got = http()
+                    .get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                if got == status {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{path} stayed {got}, wanted {status}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_for("/v1", 200).await;
+    std::fs::write(
+        px.rules_file(),
+        serde_json::to_vec(&json!([rule(
+            "v2",
+            "http://<[^/]+>/v2",
+            &up,
+            "noop",
+            "allow",
+            json!([{"handler": "noop"}])
+        )]))
+        .unwrap(),
+    )
+    .unwrap();
+    wait_for("/v2", 200).await;
+    wait_for("/v1", 404).await;
+    std::fs::write(px.rules_file(), b"[{\"id\": \"broken\", \"match\": ").unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_for("/v2", 200).await;
+}
+
+#[tokio::test]
+async fn malformed_rules_and_disabled_handlers_stop_start_up_with_names() {
+    let bad_field = try_start(json!([{"id": "typo", "match": {"url": "http://a/", "methods": ["GET"]}, "authenticatorz": []}]), json!({}))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        bad_field.contains("rules.json") && bad_field.contains("authenticatorz"),
+        "{bad_field}"
+    );
+    let disabled = try_start(
+        json!([rule(
+            "off",
+            "http://a/<.*>",
+            "http://127.0.0.1:1",
+            "cookie_session",
+            "allow",
+            json!([{"handler": "noop"}])
+        )]),
+        json!({}),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        disabled.contains("\"off\"") && disabled.contains("authenticators[0].handler"),
+        "{disabled}"
+    );
+}
