@@ -483,3 +483,59 @@ async fn malformed_rules_and_disabled_handlers_stop_start_up_with_names() {
         "{disabled}"
     );
 }
+
+#[tokio::test]
+async fn websocket_upgrades_are_bridged_both_ways() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that switches protocols and then echoes bytes in upper case.
+    let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_url = format!("http://{}", up.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut s, _) = up.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        assert!(head.contains("upgrade: websocket"), "{head}");
+        assert!(head.contains("x-user: anonymous"), "{head}");
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return;
+            }
+            s.write_all(&buf[..n].to_ascii_uppercase()).await.unwrap();
+        }
+    });
+    let px = start(
+        json!([rule("ws", "http://<[^/]+>/socket", &up_url, "anonymous", "allow",
+            json!([{"handler": "header", "config": {"headers": {"X-User": "{{ print .Subject }}"}}}]))]),
+        json!({}),
+    )
+    .await;
+    let addr = px.proxy.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /socket HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    for word in ["ping", "hello"] {
+        s.write_all(word.as_bytes()).await.unwrap();
+        let mut got = vec![0u8; word.len()];
+        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut got)).await.unwrap().unwrap();
+        assert_eq!(got, word.to_ascii_uppercase().as_bytes());
+    }
+}
