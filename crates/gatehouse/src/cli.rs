@@ -119,7 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let cfg = config_file::load_all_in_one(&args.config, args.dev)?;
-            serve::run(cfg, true).await
+            serve::run_all(cfg.identity, cfg.proxy).await
         }
         Command::Identity {
             command: IdentityCommand::Serve(args),

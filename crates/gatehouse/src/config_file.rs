@@ -25,11 +25,22 @@ pub fn load_identity(files: &[PathBuf], dev: bool) -> anyhow::Result<IdentityCon
     Ok(IdentityConfig::from_value(doc, "", dev)?)
 }
 
-/// `gatehouse.yml`: the `identity:` key is a Kratos config; environment variables for it
-/// carry the `IDENTITY_` prefix (`IDENTITY_DSN`), and a plain `DSN` applies when it has none.
-pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<IdentityConfig> {
+/// What `gatehouse serve` runs: the identity service, and the proxy when `proxy:` is set.
+pub struct AllInOne {
+    pub identity: IdentityConfig,
+    pub proxy: Option<gatehouse_proxy::config::Config>,
+}
+
+/// `gatehouse.yml`: the `identity:` key is a Kratos config, `proxy:` an Oathkeeper config;
+/// environment variables for them carry the `IDENTITY_` and `PROXY_` prefixes
+/// (`IDENTITY_DSN`, `PROXY_SERVE_PROXY_PORT`), and a plain `DSN` applies when identity has
+/// none.
+pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<AllInOne> {
     if files.is_empty() && dev {
-        return Ok(IdentityConfig::dev_default());
+        return Ok(AllInOne {
+            identity: IdentityConfig::dev_default(),
+            proxy: None,
+        });
     }
     if files.is_empty() {
         anyhow::bail!(
@@ -48,6 +59,18 @@ pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<IdentityC
         }
     }
     let shared_dsn = top.remove("dsn");
+    let proxy = match top.remove("proxy") {
+        None | Some(Value::Null) => None,
+        Some(mut doc) => {
+            apply_env(
+                &mut doc,
+                "PROXY_",
+                &gatehouse_proxy::config::Config::known_env_paths(),
+                std::env::vars(),
+            )?;
+            Some(gatehouse_proxy::config::Config::from_value(doc, "proxy")?)
+        }
+    };
     let mut identity = top
         .remove("identity")
         .unwrap_or_else(|| Value::Object(Map::new()));
@@ -67,5 +90,7 @@ pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<IdentityC
     {
         m.insert("dsn".into(), Value::String(d));
     }
-    IdentityConfig::from_value(identity, "identity", dev).context("invalid configuration")
+    let identity =
+        IdentityConfig::from_value(identity, "identity", dev).context("invalid configuration")?;
+    Ok(AllInOne { identity, proxy })
 }

@@ -1,12 +1,11 @@
 //! `gatehouse proxy ...`: the access proxy alone, with Oathkeeper's config file, and the
 //! rule checker.
 
-use crate::serve::shutdown_signal;
+use crate::serve::{Listener, shutdown_signal};
 use anyhow::Context;
 use clap::Subcommand;
 use gatehouse_core::config::{apply_env, read_documents};
 use gatehouse_proxy::config::Config;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -58,49 +57,43 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<Config> {
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     let stop = shutdown_signal();
+    let (px, listeners) = build(cfg, Vec::new()).await?;
+    let watcher = px.watch_rules(std::time::Duration::from_secs(1));
+    crate::serve::serve_until(listeners, stop, async {}).await;
+    watcher.abort();
+    Ok(())
+}
+
+/// The proxy and its two listeners; rule warnings are logged.
+pub async fn build(
+    cfg: Config,
+    local: Vec<gatehouse_proxy::call::Local>,
+) -> anyhow::Result<(gatehouse_proxy::SharedProxy, Vec<Listener>)> {
     let proxy_addr = cfg.serve.proxy.addr();
     let api_addr = cfg.serve.api.addr();
-    let px = gatehouse_proxy::Proxy::build(cfg)
+    let px = gatehouse_proxy::Proxy::build_with(cfg, local)
         .await
         .map_err(anyhow::Error::msg)
         .context("invalid access rules")?;
     for w in gatehouse_proxy::lint::header_warnings(&px.config, &px.rules.current()) {
         tracing::warn!("{w}");
     }
-    let watcher = px.watch_rules(std::time::Duration::from_secs(1));
-    let proxy = tokio::net::TcpListener::bind(&proxy_addr)
-        .await
-        .with_context(|| format!("cannot listen on {proxy_addr} (proxy)"))?;
-    let api = tokio::net::TcpListener::bind(&api_addr)
-        .await
-        .with_context(|| format!("cannot listen on {api_addr} (api)"))?;
-    tracing::info!(addr = %proxy.local_addr()?, rules = px.rules.current().len(), "proxy listening");
-    tracing::info!(addr = %api.local_addr()?, "proxy api listening");
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let proxy_app = gatehouse_proxy::proxy_router(px.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let api_app =
-        gatehouse_proxy::api_router(px.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let p = tokio::spawn(
-        axum::serve(proxy, proxy_app)
-            .with_graceful_shutdown(wait(rx.clone()))
-            .into_future(),
-    );
-    let a = tokio::spawn(
-        axum::serve(api, api_app)
-            .with_graceful_shutdown(wait(rx))
-            .into_future(),
-    );
-    stop.await;
-    tracing::info!("shutting down: finishing requests in flight");
-    let _ = tx.send(true);
-    let _ = p.await;
-    let _ = a.await;
-    watcher.abort();
-    Ok(())
+    tracing::info!(rules = px.rules.current().len(), "access rules loaded");
+    let listeners = vec![
+        Listener::bind(
+            &proxy_addr,
+            "proxy",
+            gatehouse_proxy::proxy_router(px.clone()),
+        )
+        .await?,
+        Listener::bind(
+            &api_addr,
+            "proxy api",
+            gatehouse_proxy::api_router(px.clone()),
+        )
+        .await?,
+    ];
+    Ok((px, listeners))
 }
 
 async fn validate(files: Vec<PathBuf>, config: Vec<PathBuf>) -> anyhow::Result<()> {

@@ -13,21 +13,54 @@ const COURIER_GRACE: Duration = Duration::from_secs(70);
 /// Runs the identity service from `cfg` until a shutdown signal; with `watch_courier`, the
 /// courier worker too.
 pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()> {
+    run_services(cfg, watch_courier, None).await
+}
+
+/// `gatehouse serve`: the identity service with its courier, and the proxy when configured;
+/// the proxy checks sessions against this process's identity service directly.
+pub async fn run_all(
+    cfg: IdentityConfig,
+    proxy: Option<gatehouse_proxy::config::Config>,
+) -> anyhow::Result<()> {
+    run_services(cfg, true, proxy).await
+}
+
+async fn run_services(
+    cfg: IdentityConfig,
+    watch_courier: bool,
+    proxy_cfg: Option<gatehouse_proxy::config::Config>,
+) -> anyhow::Result<()> {
     let public_addr = format!("{}:{}", cfg.serve.public.host, cfg.serve.public.port);
     let admin_addr = format!("{}:{}", cfg.serve.admin.host, cfg.serve.admin.port);
     let svc = gatehouse_identity::boot::build_with(cfg, jsonnet_runner()?)
         .await
         .map_err(anyhow::Error::msg)?;
     let stop = shutdown_signal();
-    let public = TcpListener::bind(&public_addr)
-        .await
-        .with_context(|| format!("cannot listen on {public_addr} (public API)"))?;
-    let admin = TcpListener::bind(&admin_addr)
-        .await
-        .with_context(|| format!("cannot listen on {admin_addr} (admin API)"))?;
+    let mut listeners = vec![
+        Listener::bind(
+            &public_addr,
+            "identity public API",
+            gatehouse_identity::api::public_router(svc.clone()),
+        )
+        .await?,
+        Listener::bind(
+            &admin_addr,
+            "identity admin API",
+            gatehouse_identity::api::admin_router(svc.clone()),
+        )
+        .await?,
+    ];
+    let mut watcher = None;
+    if let Some(pc) = proxy_cfg {
+        let local = vec![gatehouse_proxy::call::Local {
+            base: svc.settings.public_base_url.clone(),
+            router: gatehouse_identity::api::public_router(svc.clone()),
+        }];
+        let (px, more) = crate::proxy_cmd::build(pc, local).await?;
+        watcher = Some(px.watch_rules(std::time::Duration::from_secs(1)));
+        listeners.extend(more);
+    }
     let s = &svc.settings;
-    tracing::info!(addr = %public.local_addr()?, "identity public API listening");
-    tracing::info!(addr = %admin.local_addr()?, "identity admin API listening");
     eprintln!();
     eprintln!("  gatehouse v{} is ready", gatehouse_core::VERSION);
     eprintln!("  Sign up:     {}ui/registration", s.public_base_url);
@@ -39,35 +72,66 @@ pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()>
     }
     eprintln!();
     let worker = watch_courier.then(|| svc.courier.spawn_worker());
-    let public_app = gatehouse_identity::api::public_router(svc.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let admin_app = gatehouse_identity::api::admin_router(svc.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let public_task = tokio::spawn(
-        axum::serve(public, public_app)
-            .with_graceful_shutdown(wait(rx.clone()))
-            .into_future(),
-    );
-    let admin_task = tokio::spawn(
-        axum::serve(admin, admin_app)
-            .with_graceful_shutdown(wait(rx))
-            .into_future(),
-    );
-    stop.await;
-    tracing::info!("shutting down: finishing in-flight requests");
-    let _ = tx.send(true);
     let courier = async {
         if let Some(w) = worker {
             stop_worker(w).await;
         }
     };
-    let _ = tokio::join!(public_task, admin_task, courier);
+    serve_until(listeners, stop, courier).await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
     svc.store.db.close().await;
     Ok(())
+}
+
+/// A bound listener and the router it serves.
+pub struct Listener {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Listener {
+    pub async fn bind(addr: &str, what: &str, router: axum::Router) -> anyhow::Result<Listener> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} ({what})"))?;
+        tracing::info!(addr = %listener.local_addr()?, "{what} listening");
+        Ok(Listener { listener, router })
+    }
+}
+
+/// Serves every listener until `stop`, then lets requests in flight finish and runs
+/// `cleanup` alongside.
+pub async fn serve_until(
+    listeners: Vec<Listener>,
+    stop: impl std::future::Future<Output = ()>,
+    cleanup: impl std::future::Future<Output = ()>,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let tasks: Vec<_> = listeners
+        .into_iter()
+        .map(|l| {
+            let mut rx = rx.clone();
+            let app = l.router.into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(
+                axum::serve(l.listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    })
+                    .into_future(),
+            )
+        })
+        .collect();
+    stop.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = tx.send(true);
+    let servers = async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
+    tokio::join!(servers, cleanup);
 }
 
 /// `identity courier watch`: only the courier worker, until a shutdown signal.

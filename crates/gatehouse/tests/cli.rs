@@ -568,3 +568,49 @@ fn proxy_serve_answers_on_both_ports_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn all_in_one_serve_runs_the_proxy_against_its_own_identity_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, admin, proxy, api) = (free_port(), free_port(), free_port(), free_port());
+    let kratos = kratos_yml(dir.path(), public, admin, "");
+    let identity = std::fs::read_to_string(&kratos).unwrap();
+    std::fs::write(
+        dir.path().join("rules.json"),
+        r#"[{"id": "app", "match": {"url": "http://<[^/]+>/<.*>", "methods": ["GET"]},
+             "authenticators": [{"handler": "cookie_session"}], "authorizer": {"handler": "allow"},
+             "mutators": [{"handler": "noop"}], "errors": [{"handler": "json"}]}]"#,
+    )
+    .unwrap();
+    let indented: String = identity.lines().map(|l| format!("  {l}\n")).collect();
+    let yml = format!(
+        "identity:\n{indented}proxy:\n  serve: {{proxy: {{host: 127.0.0.1, port: {proxy}}}, api: {{host: 127.0.0.1, port: {api}}}}}\n  access_rules: {{repositories: ['file://{rules}']}}\n  authenticators: {{cookie_session: {{enabled: true, config: {{check_session_url: 'http://127.0.0.1:{public}/sessions/whoami', preserve_path: true}}}}}}\n  authorizers: {{allow: {{enabled: true}}}}\n  mutators: {{noop: {{enabled: true}}}}\n",
+        rules = dir.path().join("rules.json").display(),
+    );
+    let cfg = dir.path().join("gatehouse.yml");
+    std::fs::write(&cfg, yml).unwrap();
+    let _server = Server(
+        Command::new(BIN)
+            .args(["serve", "-c", cfg.to_str().unwrap(), "--dev"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status_of(api, "/health/ready") != Some(200)
+        || status_of(public, "/health/ready") != Some(200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "gatehouse serve did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        status_of(proxy, "/page"),
+        Some(401),
+        "no session: the json error handler answers"
+    );
+}

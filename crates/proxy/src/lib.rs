@@ -4,6 +4,7 @@
 //! (`forward`, proxy port) or answered with the mutated headers (`decision`, api port).
 
 pub mod api;
+pub mod call;
 pub mod config;
 pub mod decision;
 pub mod forward;
@@ -24,6 +25,8 @@ pub struct Proxy {
     /// For upstreams: pooled, streaming.
     pub upstream: forward::Client,
     pub templates: template::Templates,
+    /// Services of this process that calls go to directly (all-in-one `serve`).
+    pub local: Vec<call::Local>,
 }
 
 pub type SharedProxy = Arc<Proxy>;
@@ -32,6 +35,14 @@ impl Proxy {
     /// Loads and checks the rules and sets up the clients. Errors name the rule file, the
     /// rule id and the field.
     pub async fn build(config: Config) -> Result<SharedProxy, String> {
+        Proxy::build_with(config, Vec::new()).await
+    }
+
+    /// The same, with services of this process to call directly.
+    pub async fn build_with(
+        config: Config,
+        local: Vec<call::Local>,
+    ) -> Result<SharedProxy, String> {
         let strategy = strategy(&config);
         let set = rule::load(&config.access_rules.repositories, strategy).await?;
         lint::check_handlers(&config, &set)?;
@@ -44,6 +55,7 @@ impl Proxy {
             upstream: forward::client()?,
             http,
             templates: template::Templates::default(),
+            local,
             config,
         }))
     }

@@ -160,12 +160,12 @@ async fn ask_session_store(
         "" => req.method.as_str(),
         m => m,
     };
-    let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| Denied::internal(format!("force_method {method:?} is not an HTTP method")))?;
-    let mut call = px.http.request(method, url.clone());
+    let mut call = axum::http::Request::builder()
+        .method(method)
+        .uri(url.as_str());
     for name in forward {
         for v in req.headers.get_all(name.as_str()) {
-            call = call.header(name.as_str(), v.as_bytes());
+            call = call.header(name.as_str(), v);
         }
     }
     if let Some(a) = authorization {
@@ -181,14 +181,17 @@ async fn ask_session_store(
     if flag(config, "preserve_host", false) {
         call = call.header("x-forwarded-host", req.host.as_str());
     }
-    let res = call.send().await.map_err(|e| {
-        tracing::warn!(url = %url, error = %e, "the session store could not be reached");
-        Denied::forbidden().reason(format!("The session store could not be reached: {e}"))
-    })?;
-    match res.status().as_u16() {
-        200 => res
-            .json()
-            .await
+    let call = call
+        .body(bytes::Bytes::new())
+        .map_err(|e| Denied::internal(format!("the session store request: {e}")))?;
+    let answer = crate::call::call(&px.http, &px.local, call)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "the session store could not be reached");
+            Denied::forbidden().reason(format!("The session store could not be reached: {e}"))
+        })?;
+    match answer.status.as_u16() {
+        200 => serde_json::from_slice(&answer.body)
             .map_err(|e| Denied::internal(format!("The session store answered no JSON: {e}"))),
         429 => Err(Denied::new(
             StatusCode::TOO_MANY_REQUESTS,

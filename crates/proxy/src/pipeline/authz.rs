@@ -28,23 +28,18 @@ pub async fn authorize(
                 .templates
                 .render(text(&r.config, "payload"), &data)
                 .map_err(|e| Denied::internal(format!("remote_json payload: {e}")))?;
-            let body: Value = serde_json::from_str(&payload).map_err(|e| {
-                Denied::internal(format!(
+            if let Err(e) = serde_json::from_str::<Value>(&payload) {
+                return Err(Denied::internal(format!(
                     "remote_json payload is not JSON after rendering: {e}"
-                ))
-            })?;
-            let call = px.http.post(text(&r.config, "remote")).json(&body);
-            ask(px, &r.config, req, session, call).await
+                )));
+            }
+            let body = bytes::Bytes::from(payload);
+            ask(px, &r.config, req, session, Some("application/json"), body).await
         }
         "remote" => {
-            let mut call = px.http.post(text(&r.config, "remote"));
-            if let Some(ct) = req.header("content-type") {
-                call = call.header("content-type", ct);
-            }
-            if let Some(body) = &req.body {
-                call = call.body(body.clone());
-            }
-            ask(px, &r.config, req, session, call).await
+            let body = req.body.clone().unwrap_or_default();
+            let ct = req.header("content-type").map(str::to_string);
+            ask(px, &r.config, req, session, ct.as_deref(), body).await
         }
         other => Err(Denied::internal(format!(
             "The authorizer {other:?} is not available in this version of gatehouse"
@@ -59,8 +54,15 @@ async fn ask(
     config: &Value,
     req: &Incoming,
     session: &mut Session,
-    mut call: reqwest::RequestBuilder,
+    content_type: Option<&str>,
+    body: bytes::Bytes,
 ) -> Result<(), Denied> {
+    let mut call = axum::http::Request::builder()
+        .method("POST")
+        .uri(text(config, "remote"));
+    if let Some(ct) = content_type {
+        call = call.header("content-type", ct);
+    }
     if let Some(a) = req.header("authorization") {
         call = call.header("authorization", a);
     }
@@ -76,13 +78,18 @@ async fn ask(
             }
         }
     }
-    let res = call.send().await.map_err(|e| {
-        Denied::internal(format!("The remote authorizer could not be reached: {e}"))
-    })?;
-    match res.status() {
+    let call = call
+        .body(body)
+        .map_err(|e| Denied::internal(format!("the remote authorizer request: {e}")))?;
+    let res = crate::call::call(&px.http, &px.local, call)
+        .await
+        .map_err(|e| {
+            Denied::internal(format!("The remote authorizer could not be reached: {e}"))
+        })?;
+    match res.status {
         StatusCode::OK => {
             for name in list(config, "forward_response_headers_to_upstream") {
-                if let Some(v) = res.headers().get(&name).and_then(|v| v.to_str().ok()) {
+                if let Some(v) = res.headers.get(&name).and_then(|v| v.to_str().ok()) {
                     session.set_header(&name, v.to_string());
                 }
             }
@@ -97,7 +104,7 @@ async fn ask(
                 "x-ratelimit-remaining",
                 "x-ratelimit-reset",
             ] {
-                if let Some(v) = res.headers().get(name).and_then(|v| v.to_str().ok()) {
+                if let Some(v) = res.headers.get(name).and_then(|v| v.to_str().ok()) {
                     d.headers.push((name.to_string(), v.to_string()));
                 }
             }

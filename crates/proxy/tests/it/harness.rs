@@ -47,6 +47,15 @@ pub async fn start(rules: Value, config: Value) -> RunningProxy {
 }
 
 pub async fn try_start(rules: Value, config: Value) -> Result<RunningProxy, String> {
+    start_with(rules, config, Vec::new()).await
+}
+
+/// The same, with services of this process the proxy calls directly.
+pub async fn start_with(
+    rules: Value,
+    config: Value,
+    local: Vec<gatehouse_proxy::call::Local>,
+) -> Result<RunningProxy, String> {
     gatehouse_core::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rules.json");
@@ -63,7 +72,7 @@ pub async fn try_start(rules: Value, config: Value) -> Result<RunningProxy, Stri
     });
     gatehouse_core::config::merge(&mut doc, config);
     let cfg = gatehouse_proxy::config::Config::from_value(doc, "").map_err(|e| e.to_string())?;
-    let px = gatehouse_proxy::Proxy::build(cfg).await?;
+    let px = gatehouse_proxy::Proxy::build_with(cfg, local).await?;
     let proxy_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy = format!("http://{}", proxy_l.local_addr().unwrap());
@@ -99,7 +108,7 @@ pub fn http() -> reqwest::Client {
 /// The identity service on loopback (dev mode, SQLite), with the reference schema.
 pub struct Identity {
     pub public: String,
-    pub _svc: gatehouse_identity::service::SharedService,
+    pub svc: gatehouse_identity::service::SharedService,
     _dir: tempfile::TempDir,
 }
 
@@ -143,7 +152,7 @@ pub async fn identity(allowed_return: &str) -> Identity {
     tokio::spawn(async move { axum::serve(public_l, p).await });
     Identity {
         public,
-        _svc: svc,
+        svc,
         _dir: dir,
     }
 }

@@ -535,7 +535,10 @@ async fn websocket_upgrades_are_bridged_both_ways() {
     for word in ["ping", "hello"] {
         s.write_all(word.as_bytes()).await.unwrap();
         let mut got = vec![0u8; word.len()];
-        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got, word.to_ascii_uppercase().as_bytes());
     }
 }

@@ -4,7 +4,7 @@
 //! sign in with the way back; after signing in it comes back and the upstream sees the
 //! e-mail.
 
-use crate::harness::{echo, http, identity, start};
+use crate::harness::{echo, http, identity, start, start_with};
 use serde_json::{Value, json};
 
 const HOST: &str = "exam-generate-frontend.example.space";
@@ -180,4 +180,64 @@ async fn the_template_that_prints_a_map_is_flagged() {
         let w = gatehouse_proxy::lint::header_warnings(&px.px.config, &px.px.rules.current());
         assert!(w.is_empty(), "{good}: {w:?}");
     }
+}
+
+#[tokio::test]
+async fn in_process_session_checks_answer_as_over_http() {
+    let kratos = identity(&format!("https://{HOST}/")).await;
+    kratos.register("grace@example.space").await;
+    let (_, session) = sign_in(&kratos.public, "grace@example.space", "").await;
+    let up = echo().await;
+    // A host name that does not resolve: only an in-process call can reach it.
+    let internal = "http://kratos.internal.invalid/";
+    let (rules, config) = setup(
+        &up,
+        &format!("{internal}sessions/whoami"),
+        "https://login.example.space/login",
+        "{{ print .Subject }}",
+    );
+    let local = vec![gatehouse_proxy::call::Local {
+        base: internal.to_string(),
+        router: gatehouse_identity::api::public_router(kratos.svc.clone()),
+    }];
+    let in_process = start_with(rules.clone(), config.clone(), local)
+        .await
+        .unwrap();
+    let (_, over_http_config) = setup(
+        &up,
+        &format!("{}sessions/whoami", kratos.public),
+        "https://login.example.space/login",
+        "{{ print .Subject }}",
+    );
+    let over_http = start(rules, over_http_config).await;
+    for cookie in [
+        Some(format!("ory_kratos_session={session}")),
+        Some("ory_kratos_session=forged".to_string()),
+        None,
+    ] {
+        let mut answers = Vec::new();
+        for px in [&in_process, &over_http] {
+            let mut r = http()
+                .get(format!("{}/exams", px.proxy))
+                .header("host", HOST)
+                .header("x-forwarded-proto", "https");
+            if let Some(c) = &cookie {
+                r = r.header("cookie", c);
+            }
+            let res = r.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            answers.push((status, body["headers"]["x-user-email"].clone()));
+        }
+        assert_eq!(answers[0], answers[1], "{cookie:?}");
+    }
+    let ok = http()
+        .get(format!("{}/exams", in_process.proxy))
+        .header("host", HOST)
+        .header("x-forwarded-proto", "https")
+        .header("cookie", format!("ory_kratos_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
 }
