@@ -542,3 +542,76 @@ async fn websocket_upgrades_are_bridged_both_ways() {
         assert_eq!(got, word.to_ascii_uppercase().as_bytes());
     }
 }
+
+#[tokio::test]
+async fn preserve_host_and_strip_path_shape_the_upstream_request() {
+    let up = echo().await;
+    let mut keep = rule("keep", "http://<[^/]+>/api/<.*>", &format!("{up}/base/"), "noop", "allow", json!([{"handler": "noop"}]));
+    keep["upstream"]["preserve_host"] = json!(true);
+    keep["upstream"]["strip_path"] = json!("/api");
+    let px = start(json!([keep]), json!({})).await;
+    let r = http()
+        .get(format!("{}/api/users/7/?q=1", px.proxy))
+        .header("host", "public.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(seen["uri"], "/base/users/7/?q=1", "joined, stripped, trailing slash and query kept");
+    assert_eq!(seen["headers"]["host"], "public.example.org");
+    assert_eq!(seen["headers"]["x-forwarded-host"], "public.example.org");
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused_before_the_pipeline() {
+    let up = echo().await;
+    let px = start(
+        json!([rule("open", "http://<[^/]+>/<.*>", &up, "noop", "allow", json!([{"handler": "noop"}]))]),
+        json!({}),
+    )
+    .await;
+    let mut req = http().get(format!("{}/x", px.proxy));
+    for i in 0..150 {
+        req = req.header(format!("x-filler-{i}"), "y");
+    }
+    let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+    assert!(status == 431 || status == 0, "too many headers: {status}");
+    let huge = "a".repeat(512 * 1024);
+    let status = http()
+        .get(format!("{}/x", px.proxy))
+        .header("x-huge", huge)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert!(status == 431 || status == 0, "a huge header: {status}");
+    let r = http().get(format!("{}/x", px.proxy)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the proxy is still up");
+}
+
+#[tokio::test]
+async fn a_session_store_that_is_down_gets_the_rules_error_handler() {
+    let up = echo().await;
+    let mut r = rule("app", "http://<[^/]+>/app", &up, "cookie_session", "allow", json!([{"handler": "noop"}]));
+    r["errors"] = json!([{"handler": "redirect", "config": {"to": "https://login.example.org/"}}]);
+    let px = start(
+        json!([r]),
+        json!({
+            "authenticators": {"cookie_session": {"enabled": true, "config": {
+                "check_session_url": "http://127.0.0.1:1/sessions/whoami", "preserve_path": true}}},
+            "errors": {"handlers": {"redirect": {"enabled": true, "config": {"to": "https://unused.example.org/"}}}}
+        }),
+    )
+    .await;
+    for _ in 0..2 {
+        let res = http()
+            .get(format!("{}/app", px.proxy))
+            .header("cookie", "ory_kratos_session=abc")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        assert_eq!(res.headers()["location"], "https://login.example.org/");
+    }
+}
