@@ -233,6 +233,14 @@ impl Config {
                 ));
             }
         }
+        for (name, l) in [("proxy", &self.serve.proxy), ("api", &self.serve.api)] {
+            if !l.tls.is_null() {
+                return Err(ConfigError::invalid(
+                    key(&format!("serve.{name}.tls")),
+                    "TLS on this listener is not supported yet; terminate TLS in front of gatehouse (ingress, load balancer)",
+                ));
+            }
+        }
         match self.access_rules.matching_strategy.as_deref() {
             None | Some("") | Some("regexp") | Some("glob") => {}
             Some(other) => {

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod call;
 pub mod config;
+pub mod cors;
 pub mod decision;
 pub mod forward;
 pub mod lint;
@@ -27,6 +28,8 @@ pub struct Proxy {
     pub templates: template::Templates,
     /// Services of this process that calls go to directly (all-in-one `serve`).
     pub local: Vec<call::Local>,
+    cors_proxy: Option<tower_http::cors::CorsLayer>,
+    cors_api: Option<tower_http::cors::CorsLayer>,
 }
 
 pub type SharedProxy = Arc<Proxy>;
@@ -50,7 +53,11 @@ impl Proxy {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
+        let cors_proxy = cors::layer(&config.serve.proxy.cors, "serve.proxy.cors")?;
+        let cors_api = cors::layer(&config.serve.api.cors, "serve.api.cors")?;
         Ok(Arc::new(Proxy {
+            cors_proxy,
+            cors_api,
             rules: rule::Rules::new(set),
             upstream: forward::client()?,
             http,
@@ -79,12 +86,22 @@ fn strategy(config: &Config) -> rule::Strategy {
 
 /// The router of the proxy port: every request goes through the rules.
 pub fn proxy_router(px: SharedProxy) -> axum::Router {
-    axum::Router::new()
+    let cors = px.cors_proxy.clone();
+    let router = axum::Router::new()
         .fallback(decision::proxy_handler)
-        .with_state(px)
+        .with_state(px);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 /// The router of the api port: decisions, rules, health, version.
 pub fn api_router(px: SharedProxy) -> axum::Router {
-    api::router(px)
+    let cors = px.cors_api.clone();
+    let router = api::router(px);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }

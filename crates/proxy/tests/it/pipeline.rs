@@ -546,7 +546,14 @@ async fn websocket_upgrades_are_bridged_both_ways() {
 #[tokio::test]
 async fn preserve_host_and_strip_path_shape_the_upstream_request() {
     let up = echo().await;
-    let mut keep = rule("keep", "http://<[^/]+>/api/<.*>", &format!("{up}/base/"), "noop", "allow", json!([{"handler": "noop"}]));
+    let mut keep = rule(
+        "keep",
+        "http://<[^/]+>/api/<.*>",
+        &format!("{up}/base/"),
+        "noop",
+        "allow",
+        json!([{"handler": "noop"}]),
+    );
     keep["upstream"]["preserve_host"] = json!(true);
     keep["upstream"]["strip_path"] = json!("/api");
     let px = start(json!([keep]), json!({})).await;
@@ -558,7 +565,10 @@ async fn preserve_host_and_strip_path_shape_the_upstream_request() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let seen: Value = r.json().await.unwrap();
-    assert_eq!(seen["uri"], "/base/users/7/?q=1", "joined, stripped, trailing slash and query kept");
+    assert_eq!(
+        seen["uri"], "/base/users/7/?q=1",
+        "joined, stripped, trailing slash and query kept"
+    );
     assert_eq!(seen["headers"]["host"], "public.example.org");
     assert_eq!(seen["headers"]["x-forwarded-host"], "public.example.org");
 }
@@ -567,7 +577,14 @@ async fn preserve_host_and_strip_path_shape_the_upstream_request() {
 async fn oversized_headers_are_refused_before_the_pipeline() {
     let up = echo().await;
     let px = start(
-        json!([rule("open", "http://<[^/]+>/<.*>", &up, "noop", "allow", json!([{"handler": "noop"}]))]),
+        json!([rule(
+            "open",
+            "http://<[^/]+>/<.*>",
+            &up,
+            "noop",
+            "allow",
+            json!([{"handler": "noop"}])
+        )]),
         json!({}),
     )
     .await;
@@ -593,7 +610,14 @@ async fn oversized_headers_are_refused_before_the_pipeline() {
 #[tokio::test]
 async fn a_session_store_that_is_down_gets_the_rules_error_handler() {
     let up = echo().await;
-    let mut r = rule("app", "http://<[^/]+>/app", &up, "cookie_session", "allow", json!([{"handler": "noop"}]));
+    let mut r = rule(
+        "app",
+        "http://<[^/]+>/app",
+        &up,
+        "cookie_session",
+        "allow",
+        json!([{"handler": "noop"}]),
+    );
     r["errors"] = json!([{"handler": "redirect", "config": {"to": "https://login.example.org/"}}]);
     let px = start(
         json!([r]),
@@ -614,4 +638,38 @@ async fn a_session_store_that_is_down_gets_the_rules_error_handler() {
         assert_eq!(res.status(), 302);
         assert_eq!(res.headers()["location"], "https://login.example.org/");
     }
+}
+
+#[tokio::test]
+async fn cors_preflights_on_the_api_port_are_answered_for_allowed_origins() {
+    let px = start(
+        json!([rule("any", "http://<[^/]+>/<.*>", "http://127.0.0.1:1", "anonymous", "allow", json!([{"handler": "noop"}]))]),
+        json!({"serve": {"api": {"cors": {"enabled": true, "allowed_origins": ["https://app.example.org"],
+            "allowed_methods": ["GET"], "allowed_headers": ["Authorization"], "allow_credentials": true}}}}),
+    )
+    .await;
+    let pre = |origin: &'static str| {
+        http()
+            .request(reqwest::Method::OPTIONS, format!("{}/decisions/x", px.api))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+    };
+    let ok = pre("https://app.example.org").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
+    let other = pre("https://evil.example.org").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let tls = try_start(
+        json!([]),
+        json!({"serve": {"proxy": {"tls": {"cert": {"path": "/x"}}}}}),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(tls.contains("serve.proxy.tls"), "{tls}");
 }
