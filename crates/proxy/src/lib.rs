@@ -24,6 +24,8 @@ pub struct Proxy {
     /// For upstreams: pooled, streaming.
     pub upstream: forward::Client,
     pub templates: template::Templates,
+    /// Introspection results, client-credentials tokens, hydrated sessions.
+    pub caches: pipeline::remote::Caches,
 }
 
 pub type SharedProxy = Arc<Proxy>;
@@ -44,6 +46,7 @@ impl Proxy {
             upstream: forward::client()?,
             http,
             templates: template::Templates::default(),
+            caches: pipeline::remote::Caches::default(),
             config,
         }))
     }
