@@ -30,6 +30,8 @@ pub struct Proxy {
     pub local: Vec<call::Local>,
     cors_proxy: Option<tower_http::cors::CorsLayer>,
     cors_api: Option<tower_http::cors::CorsLayer>,
+    /// Introspection results, client-credentials tokens, hydrated sessions.
+    pub caches: pipeline::remote::Caches,
 }
 
 pub type SharedProxy = Arc<Proxy>;
@@ -63,6 +65,7 @@ impl Proxy {
             http,
             templates: template::Templates::default(),
             local,
+            caches: pipeline::remote::Caches::default(),
             config,
         }))
     }

@@ -6,7 +6,11 @@
 pub mod authn;
 pub mod authz;
 pub mod errors;
+pub mod hydrator;
 pub mod mutate;
+pub mod oauth2;
+pub mod remote;
+pub mod scope;
 pub mod session;
 
 use crate::Proxy;
@@ -94,7 +98,7 @@ pub async fn run(px: &Proxy, matched: &Matched, req: &Incoming) -> Result<Sessio
         return Err(Denied::internal("No mutation handler was set in the rule"));
     }
     for m in &rule.mutators {
-        mutate::mutate(px, m, &mut session, &rule.id)?;
+        mutate::mutate(px, m, &mut session, &rule.id).await?;
     }
     Ok(session)
 }

@@ -1,12 +1,17 @@
 //! Mutators: what the upstream (or the decision's caller) is told about the request:
-//! headers and cookies rendered from templates.
+//! headers and cookies rendered from templates, or a session enriched by a hydrator API.
 
 use super::{Denied, Session, resolve};
 use crate::Proxy;
 use crate::rule::Handler;
 use serde_json::Value;
 
-pub fn mutate(px: &Proxy, h: &Handler, session: &mut Session, rule_id: &str) -> Result<(), Denied> {
+pub async fn mutate(
+    px: &Proxy,
+    h: &Handler,
+    session: &mut Session,
+    rule_id: &str,
+) -> Result<(), Denied> {
     let r = resolve(&px.config.mutators, "mutator", h)?;
     match r.name {
         "noop" => Ok(()),
@@ -32,6 +37,7 @@ pub fn mutate(px: &Proxy, h: &Handler, session: &mut Session, rule_id: &str) -> 
             session.set_header("Cookie", header);
             Ok(())
         }
+        "hydrator" => super::hydrator::hydrate(px, &r.config, session).await,
         other => Err(Denied::internal(format!(
             "The mutator {other:?} is not available in this version of gatehouse"
         ))),

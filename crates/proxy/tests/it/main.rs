@@ -4,5 +4,6 @@
 
 mod harness;
 mod nginx;
+mod oauth2;
 mod pipeline;
 mod reference;
