@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod credentials;
 pub mod decision;
 pub mod forward;
 pub mod lint;
@@ -24,6 +25,10 @@ pub struct Proxy {
     /// For upstreams: pooled, streaming.
     pub upstream: forward::Client,
     pub templates: template::Templates,
+    /// JSON Web Key Sets by URL (jwt authenticator, id_token mutator, jwks endpoint).
+    pub jwks: credentials::Fetcher,
+    /// Signed id_tokens and their signing keys.
+    pub id_tokens: pipeline::id_token::Cache,
 }
 
 pub type SharedProxy = Arc<Proxy>;
@@ -39,7 +44,10 @@ impl Proxy {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
+        let (ttl, max_wait) = jwks_timing(&config)?;
         Ok(Arc::new(Proxy {
+            jwks: credentials::Fetcher::new(http.clone(), ttl, max_wait),
+            id_tokens: pipeline::id_token::Cache::default(),
             rules: rule::Rules::new(set),
             upstream: forward::client()?,
             http,
@@ -56,6 +64,24 @@ impl Proxy {
         let repos = self.config.access_rules.repositories.clone();
         self.rules.watch(repos, strategy(&self.config), every)
     }
+}
+
+/// `authenticators.jwt.config.jwks_ttl` and `jwks_max_wait`, Oathkeeper's global
+/// settings of the key set cache.
+fn jwks_timing(config: &Config) -> Result<(std::time::Duration, std::time::Duration), String> {
+    let global = config.authenticators.get("jwt").map(|j| &j.config);
+    let read = |key: &str, default: std::time::Duration| match global
+        .and_then(|c| c.get(key))
+        .and_then(|v| v.as_str())
+    {
+        None | Some("") => Ok(default),
+        Some(s) => gatehouse_core::duration::parse(s)
+            .map_err(|e| format!("authenticators.jwt.config.{key}: {e}")),
+    };
+    Ok((
+        read("jwks_ttl", credentials::DEFAULT_TTL)?,
+        read("jwks_max_wait", credentials::DEFAULT_MAX_WAIT)?,
+    ))
 }
 
 fn strategy(config: &Config) -> rule::Strategy {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 /// What one authenticator made of the request.
-enum Outcome {
+pub(super) enum Outcome {
     NotResponsible,
     Authenticated,
 }
@@ -53,6 +53,7 @@ async fn run_one(
         }
         "cookie_session" => cookie_session(px, &r.config, req, session).await,
         "bearer_token" => bearer_token(px, &r.config, req, session).await,
+        "jwt" => super::jwt::authenticate(px, &r.config, req, session).await,
         other => Err(Denied::internal(format!(
             "The authenticator {other:?} is not available in this version of gatehouse"
         ))),

@@ -6,6 +6,8 @@
 pub mod authn;
 pub mod authz;
 pub mod errors;
+pub mod id_token;
+pub mod jwt;
 pub mod mutate;
 pub mod session;
 
@@ -94,7 +96,7 @@ pub async fn run(px: &Proxy, matched: &Matched, req: &Incoming) -> Result<Sessio
         return Err(Denied::internal("No mutation handler was set in the rule"));
     }
     for m in &rule.mutators {
-        mutate::mutate(px, m, &mut session, &rule.id)?;
+        mutate::mutate(px, m, &mut session, &rule.id).await?;
     }
     Ok(session)
 }

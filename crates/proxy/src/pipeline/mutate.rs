@@ -1,12 +1,17 @@
 //! Mutators: what the upstream (or the decision's caller) is told about the request:
-//! headers and cookies rendered from templates.
+//! headers and cookies rendered from templates, and signed id_tokens.
 
 use super::{Denied, Session, resolve};
 use crate::Proxy;
 use crate::rule::Handler;
 use serde_json::Value;
 
-pub fn mutate(px: &Proxy, h: &Handler, session: &mut Session, rule_id: &str) -> Result<(), Denied> {
+pub async fn mutate(
+    px: &Proxy,
+    h: &Handler,
+    session: &mut Session,
+    rule_id: &str,
+) -> Result<(), Denied> {
     let r = resolve(&px.config.mutators, "mutator", h)?;
     match r.name {
         "noop" => Ok(()),
@@ -32,6 +37,7 @@ pub fn mutate(px: &Proxy, h: &Handler, session: &mut Session, rule_id: &str) -> 
             session.set_header("Cookie", header);
             Ok(())
         }
+        "id_token" => super::id_token::mutate(px, &r.config, session, rule_id).await,
         other => Err(Denied::internal(format!(
             "The mutator {other:?} is not available in this version of gatehouse"
         ))),
