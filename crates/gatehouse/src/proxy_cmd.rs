@@ -21,6 +21,28 @@ pub enum ProxyCommand {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Signing keys for the id_token mutator (and test keys for the jwt authenticator).
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CredentialsCommand {
+    /// Print a JSON Web Key Set holding one new private key, like
+    /// `oathkeeper credentials generate`: `gatehouse proxy credentials generate --alg RS256 > jwks.json`.
+    Generate {
+        /// RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA, HS256, HS384 or HS512.
+        #[arg(long)]
+        alg: String,
+        /// The key id; a random UUID when not given.
+        #[arg(long)]
+        kid: Option<String>,
+        /// Key size in bits (RSA: default 4096; HMAC: default the hash size).
+        #[arg(long)]
+        bits: Option<usize>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,6 +64,15 @@ pub async fn run(command: ProxyCommand) -> anyhow::Result<()> {
         ProxyCommand::Rules {
             command: RulesCommand::Validate { files, config },
         } => validate(files, config).await,
+        ProxyCommand::Credentials {
+            command: CredentialsCommand::Generate { alg, kid, bits },
+        } => {
+            let set = gatehouse_proxy::credentials::generate(&alg, kid.as_deref(), bits)
+                .map_err(anyhow::Error::msg)
+                .context("unable to generate a key")?;
+            println!("{}", serde_json::to_string_pretty(&set)?);
+            Ok(())
+        }
     }
 }
 

@@ -518,6 +518,44 @@ fn proxy_rules_validate_flags_the_map_template_and_names_the_file() {
 }
 
 #[test]
+fn proxy_credentials_generate_prints_a_jwks_with_a_private_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gatehouse(
+        &[
+            "proxy",
+            "credentials",
+            "generate",
+            "--alg",
+            "ES256",
+            "--kid",
+            "k1",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let set: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = &set["keys"][0];
+    assert_eq!(key["kid"], "k1");
+    assert_eq!(key["alg"], "ES256");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["crv"], "P-256");
+    assert!(key["d"].is_string() && key["x"].is_string() && key["y"].is_string());
+
+    let out = gatehouse(
+        &["proxy", "credentials", "generate", "--alg", "none"],
+        dir.path(),
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("unsupported algorithm"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn proxy_serve_answers_on_both_ports_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let (proxy, api) = (free_port(), free_port());

@@ -27,10 +27,7 @@ pub fn router(px: SharedProxy) -> axum::Router {
             "/version",
             get(|| async { Json(json!({"version": gatehouse_core::VERSION})) }),
         )
-        .route(
-            "/.well-known/jwks.json",
-            get(|| async { Json(json!({"keys": []})) }),
-        )
+        .route("/.well-known/jwks.json", get(jwks))
         .with_state(px)
 }
 
@@ -95,4 +92,20 @@ async fn ready(State(px): State<SharedProxy>) -> Response {
             .into_response();
     }
     Json(json!({"status": "ok"})).into_response()
+}
+
+/// The public keys of every id_token `jwks_url` (global config and rules), so upstreams
+/// can verify the tokens the proxy signs. Symmetric keys are never published.
+async fn jwks(State(px): State<SharedProxy>) -> Response {
+    let urls = crate::pipeline::id_token::jwks_urls(&px.config, &px.rules.current());
+    match px.jwks.sets(&urls).await {
+        Ok(sets) => {
+            let keys: Vec<_> = sets
+                .iter()
+                .flat_map(|set| set.iter().filter_map(crate::credentials::public))
+                .collect();
+            Json(json!({ "keys": keys })).into_response()
+        }
+        Err(e) => errors::json_response(&Denied::internal(e), true),
+    }
 }

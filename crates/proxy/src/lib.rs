@@ -7,6 +7,7 @@ pub mod api;
 pub mod call;
 pub mod config;
 pub mod cors;
+pub mod credentials;
 pub mod decision;
 pub mod forward;
 pub mod lint;
@@ -32,6 +33,10 @@ pub struct Proxy {
     cors_api: Option<tower_http::cors::CorsLayer>,
     /// Introspection results, client-credentials tokens, hydrated sessions.
     pub caches: pipeline::remote::Caches,
+    /// JSON Web Key Sets by URL (jwt authenticator, id_token mutator, jwks endpoint).
+    pub jwks: credentials::Fetcher,
+    /// Signed id_tokens and their signing keys.
+    pub id_tokens: pipeline::id_token::Cache,
 }
 
 pub type SharedProxy = Arc<Proxy>;
@@ -57,9 +62,12 @@ impl Proxy {
             .map_err(|e| format!("HTTP client: {e}"))?;
         let cors_proxy = cors::layer(&config.serve.proxy.cors, "serve.proxy.cors")?;
         let cors_api = cors::layer(&config.serve.api.cors, "serve.api.cors")?;
+        let (ttl, max_wait) = jwks_timing(&config)?;
         Ok(Arc::new(Proxy {
             cors_proxy,
             cors_api,
+            jwks: credentials::Fetcher::new(http.clone(), ttl, max_wait),
+            id_tokens: pipeline::id_token::Cache::default(),
             rules: rule::Rules::new(set),
             upstream: forward::client()?,
             http,
@@ -78,6 +86,24 @@ impl Proxy {
         let repos = self.config.access_rules.repositories.clone();
         self.rules.watch(repos, strategy(&self.config), every)
     }
+}
+
+/// `authenticators.jwt.config.jwks_ttl` and `jwks_max_wait`, Oathkeeper's global
+/// settings of the key set cache.
+fn jwks_timing(config: &Config) -> Result<(std::time::Duration, std::time::Duration), String> {
+    let global = config.authenticators.get("jwt").map(|j| &j.config);
+    let read = |key: &str, default: std::time::Duration| match global
+        .and_then(|c| c.get(key))
+        .and_then(|v| v.as_str())
+    {
+        None | Some("") => Ok(default),
+        Some(s) => gatehouse_core::duration::parse(s)
+            .map_err(|e| format!("authenticators.jwt.config.{key}: {e}")),
+    };
+    Ok((
+        read("jwks_ttl", credentials::DEFAULT_TTL)?,
+        read("jwks_max_wait", credentials::DEFAULT_MAX_WAIT)?,
+    ))
 }
 
 fn strategy(config: &Config) -> rule::Strategy {

@@ -57,6 +57,7 @@ async fn run_one(
         "oauth2_client_credentials" => {
             super::oauth2::client_credentials(px, &r.config, req, session).await
         }
+        "jwt" => super::jwt::authenticate(px, &r.config, req, session).await,
         other => Err(Denied::internal(format!(
             "The authenticator {other:?} is not available in this version of gatehouse"
         ))),

@@ -200,6 +200,10 @@ pub fn json_response(denied: &Denied, verbose: bool) -> Response {
     if verbose && !denied.reason.is_empty() {
         error["reason"] = json!(denied.reason);
     }
+    // Herodot's `details` (e.g. the `jwt_claims` of a refused JWT), verbose only.
+    if verbose && denied.details.as_object().is_some_and(|d| !d.is_empty()) {
+        error["details"] = denied.details.clone();
+    }
     let mut res = (status, axum::Json(json!({"error": error}))).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -7,6 +7,8 @@ pub mod authn;
 pub mod authz;
 pub mod errors;
 pub mod hydrator;
+pub mod id_token;
+pub mod jwt;
 pub mod mutate;
 pub mod oauth2;
 pub mod remote;

@@ -1,5 +1,6 @@
 //! Mutators: what the upstream (or the decision's caller) is told about the request:
-//! headers and cookies rendered from templates, or a session enriched by a hydrator API.
+//! headers and cookies rendered from templates, signed id_tokens, or a session enriched by
+//! a hydrator API.
 
 use super::{Denied, Session, resolve};
 use crate::Proxy;
@@ -38,6 +39,7 @@ pub async fn mutate(
             Ok(())
         }
         "hydrator" => super::hydrator::hydrate(px, &r.config, session).await,
+        "id_token" => super::id_token::mutate(px, &r.config, session, rule_id).await,
         other => Err(Denied::internal(format!(
             "The mutator {other:?} is not available in this version of gatehouse"
         ))),
