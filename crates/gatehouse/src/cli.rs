@@ -33,6 +33,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::proxy_cmd::ProxyCommand,
     },
+    /// The permissions service (Ory Keto compatible) and its client commands.
+    Permissions {
+        #[command(subcommand)]
+        command: crate::permissions_cmd::PermissionsCommand,
+    },
     /// Manage identities over the admin API, like `kratos identities`.
     Identities {
         #[command(subcommand)]
@@ -119,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let cfg = config_file::load_all_in_one(&args.config, args.dev)?;
-            serve::run_all(cfg.identity, cfg.proxy).await
+            serve::run_all(cfg.identity, cfg.proxy, cfg.permissions).await
         }
         Command::Identity {
             command: IdentityCommand::Serve(args),
@@ -176,6 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Identities { command } => identities_cmd::run(command).await,
         Command::Proxy { command } => crate::proxy_cmd::run(command).await,
+        Command::Permissions { command } => crate::permissions_cmd::run(command).await,
         Command::JsonnetWorker => Ok(()),
     }
 }

@@ -29,6 +29,7 @@ pub fn load_identity(files: &[PathBuf], dev: bool) -> anyhow::Result<IdentityCon
 pub struct AllInOne {
     pub identity: IdentityConfig,
     pub proxy: Option<gatehouse_proxy::config::Config>,
+    pub permissions: Option<gatehouse_permissions::config::Config>,
 }
 
 /// `gatehouse.yml`: the `identity:` key is a Kratos config, `proxy:` an Oathkeeper config;
@@ -40,6 +41,7 @@ pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<AllInOne>
         return Ok(AllInOne {
             identity: IdentityConfig::dev_default(),
             proxy: None,
+            permissions: None,
         });
     }
     if files.is_empty() {
@@ -59,6 +61,26 @@ pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<AllInOne>
         }
     }
     let shared_dsn = top.remove("dsn");
+    let permissions = match top.remove("permissions") {
+        None | Some(Value::Null) => None,
+        Some(mut doc) => {
+            if doc.get("dsn").is_none()
+                && let (Some(d), Value::Object(m)) = (shared_dsn.clone(), &mut doc)
+            {
+                m.insert("dsn".into(), d);
+            }
+            apply_env(
+                &mut doc,
+                "PERMISSIONS_",
+                &gatehouse_permissions::config::Config::known_env_paths(),
+                std::env::vars(),
+            )?;
+            Some(gatehouse_permissions::config::Config::from_value(
+                doc,
+                "permissions",
+            )?)
+        }
+    };
     let proxy = match top.remove("proxy") {
         None | Some(Value::Null) => None,
         Some(mut doc) => {
@@ -92,5 +114,9 @@ pub fn load_all_in_one(files: &[PathBuf], dev: bool) -> anyhow::Result<AllInOne>
     }
     let identity =
         IdentityConfig::from_value(identity, "identity", dev).context("invalid configuration")?;
-    Ok(AllInOne { identity, proxy })
+    Ok(AllInOne {
+        identity,
+        proxy,
+        permissions,
+    })
 }

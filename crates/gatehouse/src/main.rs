@@ -4,6 +4,7 @@
 mod cli;
 mod config_file;
 mod identities_cmd;
+mod permissions_cmd;
 mod proxy_cmd;
 mod serve;
 

@@ -13,22 +13,25 @@ const COURIER_GRACE: Duration = Duration::from_secs(70);
 /// Runs the identity service from `cfg` until a shutdown signal; with `watch_courier`, the
 /// courier worker too.
 pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()> {
-    run_services(cfg, watch_courier, None).await
+    run_services(cfg, watch_courier, None, None).await
 }
 
-/// `gatehouse serve`: the identity service with its courier, and the proxy when configured;
-/// the proxy checks sessions against this process's identity service directly.
+/// `gatehouse serve`: the identity service with its courier, and the proxy and the
+/// permissions service when configured; the proxy calls this process's identity and
+/// permissions services directly.
 pub async fn run_all(
     cfg: IdentityConfig,
     proxy: Option<gatehouse_proxy::config::Config>,
+    permissions: Option<gatehouse_permissions::config::Config>,
 ) -> anyhow::Result<()> {
-    run_services(cfg, true, proxy).await
+    run_services(cfg, true, proxy, permissions).await
 }
 
 async fn run_services(
     cfg: IdentityConfig,
     watch_courier: bool,
     proxy_cfg: Option<gatehouse_proxy::config::Config>,
+    permissions_cfg: Option<gatehouse_permissions::config::Config>,
 ) -> anyhow::Result<()> {
     let public_addr = format!("{}:{}", cfg.serve.public.host, cfg.serve.public.port);
     let admin_addr = format!("{}:{}", cfg.serve.admin.host, cfg.serve.admin.port);
@@ -50,12 +53,25 @@ async fn run_services(
         )
         .await?,
     ];
+    let mut local = vec![gatehouse_proxy::call::Local {
+        base: svc.settings.public_base_url.clone(),
+        router: gatehouse_identity::api::public_router(svc.clone()),
+    }];
+    let mut permissions = None;
+    if let Some(pc) = permissions_cfg {
+        let read = pc.serve.read.clone();
+        let (p, more) = crate::permissions_cmd::build(pc).await?;
+        for base in local_bases(&read.host, read.port) {
+            local.push(gatehouse_proxy::call::Local {
+                base,
+                router: gatehouse_permissions::api::read_router(p.clone()),
+            });
+        }
+        listeners.extend(more);
+        permissions = Some(p);
+    }
     let mut watcher = None;
     if let Some(pc) = proxy_cfg {
-        let local = vec![gatehouse_proxy::call::Local {
-            base: svc.settings.public_base_url.clone(),
-            router: gatehouse_identity::api::public_router(svc.clone()),
-        }];
         let (px, more) = crate::proxy_cmd::build(pc, local).await?;
         watcher = Some(px.watch_rules(std::time::Duration::from_secs(1)));
         listeners.extend(more);
@@ -81,8 +97,22 @@ async fn run_services(
     if let Some(w) = watcher {
         w.abort();
     }
+    if let Some(p) = permissions {
+        p.store.db.close().await;
+    }
     svc.store.db.close().await;
     Ok(())
+}
+
+/// The URLs a rule may use for a service of this process listening on `host:port`.
+fn local_bases(host: &str, port: u16) -> Vec<String> {
+    match host {
+        "" | "0.0.0.0" | "127.0.0.1" | "localhost" => vec![
+            format!("http://127.0.0.1:{port}/"),
+            format!("http://localhost:{port}/"),
+        ],
+        h => vec![format!("http://{h}:{port}/")],
+    }
 }
 
 /// A bound listener and the router it serves.

@@ -611,19 +611,29 @@ fn proxy_serve_answers_on_both_ports_and_stops_on_sigterm() {
 fn all_in_one_serve_runs_the_proxy_against_its_own_identity_service() {
     let dir = tempfile::tempdir().unwrap();
     let (public, admin, proxy, api) = (free_port(), free_port(), free_port(), free_port());
+    let (read, write, opl, metrics) = (free_port(), free_port(), free_port(), free_port());
     let kratos = kratos_yml(dir.path(), public, admin, "");
     let identity = std::fs::read_to_string(&kratos).unwrap();
     std::fs::write(
         dir.path().join("rules.json"),
-        r#"[{"id": "app", "match": {"url": "http://<[^/]+>/<.*>", "methods": ["GET"]},
-             "authenticators": [{"handler": "cookie_session"}], "authorizer": {"handler": "allow"},
-             "mutators": [{"handler": "noop"}], "errors": [{"handler": "json"}]}]"#,
+        format!(
+            r#"[{{"id": "app", "match": {{"url": "http://<[^/]+>/page", "methods": ["GET"]}},
+             "authenticators": [{{"handler": "cookie_session"}}], "authorizer": {{"handler": "allow"}},
+             "mutators": [{{"handler": "noop"}}], "errors": [{{"handler": "json"}}]}},
+            {{"id": "docs", "match": {{"url": "http://<[^/]+>/docs/<[a-z]+>", "methods": ["GET"]}},
+             "authenticators": [{{"handler": "anonymous"}}],
+             "authorizer": {{"handler": "remote_json", "config": {{
+               "remote": "http://127.0.0.1:{read}/relation-tuples/check",
+               "payload": "{{\"namespace\":\"app\",\"object\":\"{{{{ printIndex .MatchContext.RegexpCaptureGroups 1 }}}}\",\"relation\":\"read\",\"subject_id\":\"{{{{ print .Subject }}}}\"}}"}}}},
+             "mutators": [{{"handler": "noop"}}]}}]"#
+        ),
     )
     .unwrap();
     let indented: String = identity.lines().map(|l| format!("  {l}\n")).collect();
     let yml = format!(
-        "identity:\n{indented}proxy:\n  serve: {{proxy: {{host: 127.0.0.1, port: {proxy}}}, api: {{host: 127.0.0.1, port: {api}}}}}\n  access_rules: {{repositories: ['file://{rules}']}}\n  authenticators: {{cookie_session: {{enabled: true, config: {{check_session_url: 'http://127.0.0.1:{public}/sessions/whoami', preserve_path: true}}}}}}\n  authorizers: {{allow: {{enabled: true}}}}\n  mutators: {{noop: {{enabled: true}}}}\n",
+        "identity:\n{indented}proxy:\n  serve: {{proxy: {{host: 127.0.0.1, port: {proxy}}}, api: {{host: 127.0.0.1, port: {api}}}}}\n  access_rules: {{repositories: ['file://{rules}']}}\n  authenticators: {{cookie_session: {{enabled: true, config: {{check_session_url: 'http://127.0.0.1:{public}/sessions/whoami', preserve_path: true}}}}, anonymous: {{enabled: true}}}}\n  authorizers: {{allow: {{enabled: true}}, remote_json: {{enabled: true}}}}\n  mutators: {{noop: {{enabled: true}}}}\npermissions:\n  dsn: sqlite://{keto}?mode=rwc\n  namespaces: [{{id: 0, name: app}}]\n  serve: {{read: {{host: 127.0.0.1, port: {read}}}, write: {{host: 127.0.0.1, port: {write}}}, opl: {{host: 127.0.0.1, port: {opl}}}, metrics: {{host: 127.0.0.1, port: {metrics}}}}}\n",
         rules = dir.path().join("rules.json").display(),
+        keto = dir.path().join("keto.db").display(),
     );
     let cfg = dir.path().join("gatehouse.yml");
     std::fs::write(&cfg, yml).unwrap();
@@ -639,6 +649,7 @@ fn all_in_one_serve_runs_the_proxy_against_its_own_identity_service() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while status_of(api, "/health/ready") != Some(200)
         || status_of(public, "/health/ready") != Some(200)
+        || status_of(read, "/health/ready") != Some(200)
     {
         assert!(
             Instant::now() < deadline,
@@ -651,4 +662,145 @@ fn all_in_one_serve_runs_the_proxy_against_its_own_identity_service() {
         Some(401),
         "no session: the json error handler answers"
     );
+    let mut s = TcpStream::connect(("127.0.0.1", write)).unwrap();
+    let body =
+        r#"{"namespace":"app","object":"homepage","relation":"read","subject_id":"anonymous"}"#;
+    write!(
+        s,
+        "PUT /admin/relation-tuples HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(
+        status_of(api, "/decisions/docs/homepage"),
+        Some(200),
+        "the permission check allows"
+    );
+    assert_eq!(
+        status_of(api, "/decisions/docs/secret"),
+        Some(403),
+        "and denies"
+    );
+}
+
+#[test]
+fn permissions_cli_like_the_keto_perms_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let (read, write, opl, metrics) = (free_port(), free_port(), free_port(), free_port());
+    let cfg = dir.path().join("keto.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "dsn: sqlite://{db}?mode=rwc\nnamespaces:\n  - id: 0\n    name: app\nserve:\n  read: {{host: 127.0.0.1, port: {read}}}\n  write: {{host: 127.0.0.1, port: {write}}}\n  opl: {{host: 127.0.0.1, port: {opl}}}\n  metrics: {{host: 127.0.0.1, port: {metrics}}}\n",
+            db = dir.path().join("keto.db").display()
+        ),
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let out = gatehouse(
+        &["permissions", "migrate", "up", "-y", "-c", cfg_s],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let _server = Server(
+        Command::new(BIN)
+            .args(["permissions", "serve", "-c", cfg_s])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_of(read, "/health/ready") != Some(200)
+        || status_of(write, "/health/alive") != Some(200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the permissions service did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::write(
+        dir.path().join("tuples.json"),
+        r#"[{"namespace": "app", "object": "homepage", "relation": "read", "subject_id": "adaexample.org"}]"#,
+    )
+    .unwrap();
+    let remotes = [
+        "--read-remote".to_string(),
+        format!("127.0.0.1:{read}"),
+        "--write-remote".to_string(),
+        format!("127.0.0.1:{write}"),
+    ];
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(remotes.iter().map(String::as_str));
+        gatehouse(&all, dir.path(), &[])
+    };
+    let out = with(&[
+        "permissions",
+        "relation-tuple",
+        "create",
+        "-f",
+        "tuples.json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with(&[
+        "permissions",
+        "check",
+        "adaexample.org",
+        "read",
+        "app",
+        "homepage",
+    ]);
+    assert_eq!(text(&out).trim(), "Allowed");
+    let out = with(&["permissions", "check", "mallory", "read", "app:homepage"]);
+    assert_eq!(text(&out).trim(), "Denied");
+    let out = with(&["permissions", "relation-tuple", "get", "--namespace", "app"]);
+    assert!(text(&out).contains("adaexample.org"), "{}", text(&out));
+
+    // The same through the database directly, with the config instead of a server.
+    let out = gatehouse(
+        &[
+            "permissions",
+            "check",
+            "adaexample.org",
+            "read",
+            "app:homepage",
+            "-c",
+            cfg_s,
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(text(&out).trim(), "Allowed", "{}", text(&out));
+
+    std::fs::write(
+        dir.path().join("tuples.txt"),
+        "// the homepage\napp:homepage#read@bob\n\n",
+    )
+    .unwrap();
+    let out = gatehouse(
+        &["permissions", "relation-tuple", "parse", "tuples.txt"],
+        dir.path(),
+        &[],
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed[0]["subject_id"], "bob");
+
+    std::fs::write(
+        dir.path().join("bad.ts"),
+        "class A implements Namespace {\n  related: { x: Nope[] }\n}\n",
+    )
+    .unwrap();
+    let out = gatehouse(
+        &["permissions", "namespace", "validate", "bad.ts"],
+        dir.path(),
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("bad.ts:2:"), "{}", text(&out));
 }

@@ -1,0 +1,538 @@
+//! `gatehouse permissions ...`: the permissions service with Keto's config file, its
+//! migrations, and Keto's client commands. Client commands talk to a running server
+//! (`--read-remote`, `--write-remote`) or, given `-c keto.yml`, to the database directly
+//! through the same API handlers.
+
+use crate::serve::{Listener, shutdown_signal};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use gatehouse_core::config::{apply_env, read_documents};
+use gatehouse_permissions::config::Config;
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::PathBuf;
+use tower::ServiceExt;
+
+#[derive(Subcommand, Debug)]
+pub enum PermissionsCommand {
+    /// Serve the read (4466), write (4467) and OPL (4469) APIs with a Keto config file.
+    Serve {
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+    },
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+    /// Check whether SUBJECT has RELATION on NAMESPACE:OBJECT (or NAMESPACE OBJECT).
+    Check {
+        subject: String,
+        relation: String,
+        namespace_object: String,
+        object: Option<String>,
+        #[arg(short = 'd', long = "max-depth")]
+        max_depth: Option<u32>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Expand the subject set RELATION on NAMESPACE:OBJECT (or NAMESPACE OBJECT).
+    Expand {
+        relation: String,
+        namespace_object: String,
+        object: Option<String>,
+        #[arg(short = 'd', long = "max-depth")]
+        max_depth: Option<u32>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Relation tuples.
+    #[command(name = "relation-tuple")]
+    RelationTuple {
+        #[command(subcommand)]
+        command: TupleCommand,
+    },
+    /// Namespaces.
+    Namespace {
+        #[command(subcommand)]
+        command: NamespaceCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// Apply pending migrations.
+    Up {
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TupleCommand {
+    /// Create tuples from JSON files (`-f`, `-` for stdin) or one `SUBJECT RELATION NS:OBJ`.
+    Create(TupleArgs),
+    /// Delete tuples from JSON files or one `SUBJECT RELATION NS:OBJ`.
+    Delete(TupleArgs),
+    /// List tuples matching the filters.
+    Get {
+        #[arg(long)]
+        namespace: Option<String>,
+        #[arg(long)]
+        object: Option<String>,
+        #[arg(long)]
+        relation: Option<String>,
+        #[arg(long = "subject-id")]
+        subject_id: Option<String>,
+        /// `ns:obj#rel`
+        #[arg(long = "subject-set")]
+        subject_set: Option<String>,
+        #[arg(long = "page-size")]
+        page_size: Option<usize>,
+        #[arg(long = "page-token")]
+        page_token: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Turn text tuples (`ns:obj#rel@subject`, one per line, `//` comments) into JSON.
+    Parse {
+        /// Files, or `-` for stdin.
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TupleArgs {
+    #[arg(short = 'f', long = "file")]
+    files: Vec<PathBuf>,
+    /// `SUBJECT RELATION NS:OBJ`
+    parts: Vec<String>,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NamespaceCommand {
+    /// Check the namespaces of a config (OPL errors with line and column) or OPL files.
+    Validate {
+        files: Vec<PathBuf>,
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+    },
+}
+
+/// Where client commands go.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// The read API, as host:port or URL.
+    #[arg(
+        long = "read-remote",
+        env = "KETO_READ_REMOTE",
+        default_value = "127.0.0.1:4466"
+    )]
+    read_remote: String,
+    /// The write API, as host:port or URL.
+    #[arg(
+        long = "write-remote",
+        env = "KETO_WRITE_REMOTE",
+        default_value = "127.0.0.1:4467"
+    )]
+    write_remote: String,
+    /// Use this config's database directly instead of a server.
+    #[arg(short = 'c', long = "config")]
+    config: Vec<PathBuf>,
+}
+
+pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
+    match command {
+        PermissionsCommand::Serve { config } => serve(load(&config)?).await,
+        PermissionsCommand::Migrate {
+            command: MigrateCommand::Up { yes: _, config },
+        } => {
+            let cfg = load(&config)?;
+            let p = gatehouse_permissions::Permissions::build(cfg)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let applied = p
+                .store
+                .db
+                .applied(gatehouse_permissions::store::SERVICE)
+                .await?;
+            println!("migrations applied: {applied:?}");
+            p.store.db.close().await;
+            Ok(())
+        }
+        PermissionsCommand::Check {
+            subject,
+            relation,
+            namespace_object,
+            object,
+            max_depth,
+            target,
+        } => {
+            let (namespace, object) = split_object(&namespace_object, object)?;
+            let mut t = json!({"namespace": namespace, "object": object, "relation": relation});
+            put_subject(&mut t, &subject)?;
+            let path = match max_depth {
+                Some(d) => format!("/relation-tuples/check/openapi?max-depth={d}"),
+                None => "/relation-tuples/check/openapi".into(),
+            };
+            let answer = Client::read(&target)
+                .await?
+                .send("POST", &path, Some(t))
+                .await?;
+            let allowed = answer["allowed"].as_bool().unwrap_or(false);
+            println!("{}", if allowed { "Allowed" } else { "Denied" });
+            Ok(())
+        }
+        PermissionsCommand::Expand {
+            relation,
+            namespace_object,
+            object,
+            max_depth,
+            target,
+        } => {
+            let (namespace, object) = split_object(&namespace_object, object)?;
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("namespace", &namespace)
+                .append_pair("object", &object)
+                .append_pair("relation", &relation);
+            if let Some(d) = max_depth {
+                q.append_pair("max-depth", &d.to_string());
+            }
+            let tree = Client::read(&target)
+                .await?
+                .send(
+                    "GET",
+                    &format!("/relation-tuples/expand?{}", q.finish()),
+                    None,
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&tree)?);
+            Ok(())
+        }
+        PermissionsCommand::RelationTuple { command } => tuples(command).await,
+        PermissionsCommand::Namespace {
+            command: NamespaceCommand::Validate { files, config },
+        } => validate(files, config).await,
+    }
+}
+
+/// A Keto config file with Keto's environment variables.
+pub fn load(files: &[PathBuf]) -> anyhow::Result<Config> {
+    if files.is_empty() {
+        bail!("no config file given: use -c keto.yml");
+    }
+    let mut doc = read_documents(files)?;
+    apply_env(&mut doc, "", &Config::known_env_paths(), std::env::vars())?;
+    Ok(Config::from_value(doc, "")?)
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let stop = shutdown_signal();
+    let (p, listeners) = build(cfg).await?;
+    crate::serve::serve_until(listeners, stop, async {}).await;
+    p.store.db.close().await;
+    Ok(())
+}
+
+/// The service and its listeners (read, write, OPL).
+pub async fn build(
+    cfg: Config,
+) -> anyhow::Result<(gatehouse_permissions::SharedPermissions, Vec<Listener>)> {
+    let (read, write, opl) = (
+        cfg.serve.read.addr(),
+        cfg.serve.write.addr(),
+        cfg.serve.opl.addr(),
+    );
+    let p = gatehouse_permissions::Permissions::build(cfg)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("cannot start the permissions service")?;
+    let api = gatehouse_permissions::api::read_router;
+    let listeners = vec![
+        Listener::bind(&read, "permissions read API", api(p.clone())).await?,
+        Listener::bind(
+            &write,
+            "permissions write API",
+            gatehouse_permissions::api::write_router(p.clone()),
+        )
+        .await?,
+        Listener::bind(
+            &opl,
+            "permissions OPL API",
+            gatehouse_permissions::api::opl_router(p.clone()),
+        )
+        .await?,
+    ];
+    Ok((p, listeners))
+}
+
+fn split_object(ns_obj: &str, object: Option<String>) -> anyhow::Result<(String, String)> {
+    match object {
+        Some(o) => Ok((ns_obj.to_string(), o)),
+        None => match ns_obj.split_once(':') {
+            Some((ns, o)) => Ok((ns.to_string(), o.to_string())),
+            None => bail!("expected NAMESPACE:OBJECT or NAMESPACE OBJECT, got {ns_obj:?}"),
+        },
+    }
+}
+
+fn put_subject(t: &mut Value, subject: &str) -> anyhow::Result<()> {
+    match gatehouse_permissions::tuple::parse_subject(subject) {
+        Some(gatehouse_permissions::tuple::Subject::Id(id)) => t["subject_id"] = json!(id),
+        Some(gatehouse_permissions::tuple::Subject::Set(s)) => t["subject_set"] = json!(s),
+        None => bail!("the subject is empty"),
+    }
+    Ok(())
+}
+
+/// Sends API calls to a server, or to this process's handlers over the config's database.
+enum Client {
+    Remote(reqwest::Client, String),
+    Local(axum::Router),
+}
+
+impl Client {
+    async fn read(t: &Target) -> anyhow::Result<Client> {
+        Client::new(t, &t.read_remote, gatehouse_permissions::api::read_router).await
+    }
+
+    async fn write(t: &Target) -> anyhow::Result<Client> {
+        Client::new(t, &t.write_remote, gatehouse_permissions::api::write_router).await
+    }
+
+    async fn new(
+        t: &Target,
+        remote: &str,
+        router: fn(gatehouse_permissions::SharedPermissions) -> axum::Router,
+    ) -> anyhow::Result<Client> {
+        if !t.config.is_empty() {
+            let p = gatehouse_permissions::Permissions::build(load(&t.config)?)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            return Ok(Client::Local(router(p)));
+        }
+        let base = if remote.contains("://") {
+            remote.to_string()
+        } else {
+            format!("http://{remote}")
+        };
+        Ok(Client::Remote(
+            reqwest::Client::new(),
+            base.trim_end_matches('/').to_string(),
+        ))
+    }
+
+    /// Sends one call; a 4xx/5xx answer becomes an error with the server's reason.
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let (status, text) = match self {
+            Client::Remote(http, base) => {
+                let m = reqwest::Method::from_bytes(method.as_bytes())?;
+                let res = http
+                    .request(m, format!("{base}{path}"))
+                    .header("content-type", "application/json")
+                    .body(bytes)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot reach {base}"))?;
+                (res.status().as_u16(), res.text().await?)
+            }
+            Client::Local(router) => {
+                let req = axum::http::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(bytes))?;
+                let res = router.clone().oneshot(req).await?;
+                let status = res.status().as_u16();
+                let b = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
+                (status, String::from_utf8_lossy(&b).into_owned())
+            }
+        };
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status >= 400 && status != 403 {
+            let reason = value["error"]["reason"]
+                .as_str()
+                .or(value["error"]["message"].as_str())
+                .unwrap_or("");
+            bail!("the server answered {status}: {reason}");
+        }
+        Ok(value)
+    }
+}
+
+async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
+    match command {
+        TupleCommand::Create(args) => change(args, "insert").await,
+        TupleCommand::Delete(args) => change(args, "delete").await,
+        TupleCommand::Get {
+            namespace,
+            object,
+            relation,
+            subject_id,
+            subject_set,
+            page_size,
+            page_token,
+            target,
+        } => {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in [
+                ("namespace", namespace),
+                ("object", object),
+                ("relation", relation),
+                ("subject_id", subject_id),
+            ] {
+                if let Some(v) = v {
+                    q.append_pair(k, &v);
+                }
+            }
+            if let Some(set) = subject_set {
+                match gatehouse_permissions::tuple::parse_subject(&set) {
+                    Some(gatehouse_permissions::tuple::Subject::Set(s)) => {
+                        q.append_pair("subject_set.namespace", &s.namespace)
+                            .append_pair("subject_set.object", &s.object)
+                            .append_pair("subject_set.relation", &s.relation);
+                    }
+                    _ => bail!("--subject-set must be ns:obj#rel, got {set:?}"),
+                }
+            }
+            if let Some(n) = page_size {
+                q.append_pair("page_size", &n.to_string());
+            }
+            if let Some(t) = page_token {
+                q.append_pair("page_token", &t);
+            }
+            let page = Client::read(&target)
+                .await?
+                .send("GET", &format!("/relation-tuples?{}", q.finish()), None)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&page)?);
+            Ok(())
+        }
+        TupleCommand::Parse { files } => {
+            let mut out = Vec::new();
+            for text in read_inputs(&files)? {
+                for line in text.lines() {
+                    let line = line.split("//").next().unwrap_or("").trim();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let t = gatehouse_permissions::tuple::parse(line)
+                        .map_err(|e| anyhow::anyhow!(e.0))?;
+                    out.push(serde_json::to_value(
+                        gatehouse_permissions::tuple::TupleBody::from(&t),
+                    )?);
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+    }
+}
+
+/// Inserts or deletes tuples, all in one transaction.
+async fn change(args: TupleArgs, action: &str) -> anyhow::Result<()> {
+    let mut list: Vec<Value> = Vec::new();
+    for text in read_inputs(&args.files)? {
+        match serde_json::from_str::<Value>(&text).context("the tuples are not JSON")? {
+            Value::Array(items) => list.extend(items),
+            one => list.push(one),
+        }
+    }
+    match args.parts.as_slice() {
+        [] => {}
+        [subject, relation, ns_obj] => {
+            let (namespace, object) = split_object(ns_obj, None)?;
+            let mut t = json!({"namespace": namespace, "object": object, "relation": relation});
+            put_subject(&mut t, subject)?;
+            list.push(t);
+        }
+        _ => bail!("expected SUBJECT RELATION NAMESPACE:OBJECT"),
+    }
+    if list.is_empty() {
+        bail!("no tuples given: use -f FILE (or -) or SUBJECT RELATION NAMESPACE:OBJECT");
+    }
+    let n = list.len();
+    let deltas: Vec<Value> = list
+        .into_iter()
+        .map(|t| json!({"action": action, "relation_tuple": t}))
+        .collect();
+    Client::write(&args.target)
+        .await?
+        .send(
+            "PATCH",
+            "/admin/relation-tuples",
+            Some(Value::Array(deltas)),
+        )
+        .await?;
+    println!(
+        "{n} relation tuple(s) {}",
+        if action == "insert" {
+            "created"
+        } else {
+            "deleted"
+        }
+    );
+    Ok(())
+}
+
+fn read_inputs(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for f in files {
+        if f.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            out.push(s);
+        } else {
+            out.push(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read {}", f.display()))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn validate(files: Vec<PathBuf>, config: Vec<PathBuf>) -> anyhow::Result<()> {
+    if !config.is_empty() {
+        let cfg = load(&config)?;
+        let ns = gatehouse_permissions::load_namespaces(&cfg)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!(
+            "{} namespace(s) are valid: {}",
+            ns.names().len(),
+            ns.names().join(", ")
+        );
+        return Ok(());
+    }
+    if files.is_empty() {
+        bail!("name OPL files or -c keto.yml");
+    }
+    let mut failed = false;
+    for f in &files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        match gatehouse_permissions::opl::parse(&text) {
+            Ok(classes) => println!("{}: {} namespace(s) are valid", f.display(), classes.len()),
+            Err(errors) => {
+                failed = true;
+                for e in errors {
+                    println!("{}:{}:{}: {}", f.display(), e.line, e.column, e.message);
+                }
+            }
+        }
+    }
+    if failed {
+        bail!("the OPL has errors");
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! Keto's REST API on three ports: read (list, check, expand, namespaces), write
+//! (`/admin/relation-tuples`) and OPL (syntax check). The read port cannot write.
+
+mod opl;
+mod read;
+mod write;
+
+use crate::SharedPermissions;
+use axum::routing::get;
+
+fn common(router: axum::Router<SharedPermissions>) -> axum::Router<SharedPermissions> {
+    router
+        .route("/health/alive", get(gatehouse_core::health::alive))
+        .route("/health/ready", get(ready))
+        .route("/version", get(gatehouse_core::health::version))
+}
+
+async fn ready(
+    axum::extract::State(p): axum::extract::State<SharedPermissions>,
+) -> axum::response::Response {
+    let mut failures = Vec::new();
+    if let Err(e) = p.store.db.ping().await {
+        failures.push(("database", e.to_string()));
+    }
+    gatehouse_core::health::ready(failures)
+}
+
+pub fn read_router(p: SharedPermissions) -> axum::Router {
+    common(read::routes()).with_state(p)
+}
+
+pub fn write_router(p: SharedPermissions) -> axum::Router {
+    common(write::routes()).with_state(p)
+}
+
+pub fn opl_router(p: SharedPermissions) -> axum::Router {
+    common(opl::routes()).with_state(p)
+}
+
+/// Query parameters as a map; a repeated key keeps its first value.
+pub(crate) fn params(q: Option<&str>) -> std::collections::HashMap<String, String> {
+    let mut m = std::collections::HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(q.unwrap_or("").as_bytes()) {
+        m.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    m
+}

@@ -1,0 +1,259 @@
+//! The read port: `GET /relation-tuples` (list, paginated), check (`/check` answers 403
+//! when denied, `/check/openapi` always 200), batch check, expand, `GET /namespaces`.
+
+use super::params;
+use crate::SharedPermissions;
+use crate::engine::CheckError;
+use crate::tuple::{Query, RelationTuple, SubjectSet, TupleBody};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gatehouse_core::ApiError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes() -> axum::Router<SharedPermissions> {
+    axum::Router::new()
+        .route("/relation-tuples", get(list))
+        .route(
+            "/relation-tuples/check",
+            get(check_get_mirror).post(check_post_mirror),
+        )
+        .route(
+            "/relation-tuples/check/openapi",
+            get(check_get_openapi).post(check_post_openapi),
+        )
+        .route("/relation-tuples/batch/check", post(batch_check))
+        .route("/relation-tuples/expand", get(expand))
+        .route("/namespaces", get(namespaces))
+}
+
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 500;
+
+/// Page tokens are opaque to clients: the position after which the next page starts.
+fn encode_token(seq: i64) -> String {
+    gatehouse_core::token::b64_url(format!("gh1:{seq}").as_bytes())
+}
+
+fn decode_token(token: &str) -> Result<i64, ApiError> {
+    gatehouse_core::token::b64_url_decode(token)
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("gh1:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::bad_request("The page token is invalid."))
+}
+
+async fn list(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let params = params(q.as_deref());
+        let query = Query::from_params(&params, &["page_size", "page_token"])
+            .map_err(|e| ApiError::bad_request(e.0))?;
+        if let Some(ns) = &query.namespace
+            && !p.namespaces.exists(ns)
+        {
+            return Err(unknown_namespace(ns));
+        }
+        let size = match params.get("page_size").map(String::as_str) {
+            None | Some("") => DEFAULT_PAGE,
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "page_size must be an integer between 1 and {MAX_PAGE}"
+                    )));
+                }
+            },
+        };
+        let after = match params.get("page_token").map(String::as_str) {
+            None | Some("") => 0,
+            Some(t) => decode_token(t)?,
+        };
+        let (tuples, next) = p
+            .store
+            .list(&query, after, size)
+            .await
+            .map_err(ApiError::internal)?;
+        let body: Vec<TupleBody> = tuples.iter().map(TupleBody::from).collect();
+        Ok(Json(json!({
+            "relation_tuples": body,
+            "next_page_token": next.map(encode_token).unwrap_or_default(),
+        }))
+        .into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub fn unknown_namespace(ns: &str) -> ApiError {
+    ApiError::not_found(format!("Unknown namespace with name \"{ns}\"."))
+}
+
+fn max_depth(params: &std::collections::HashMap<String, String>) -> Result<Option<u32>, ApiError> {
+    match params.get("max-depth").map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(|d| u32::try_from(d).ok())
+            .map_err(|_| ApiError::bad_request("max-depth must be an integer")),
+    }
+}
+
+/// A check from the query string or a JSON body; `mirror` answers 403 when denied.
+async fn check(
+    p: SharedPermissions,
+    q: Option<String>,
+    body: Option<Bytes>,
+    mirror: bool,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let params = params(q.as_deref());
+        let depth = max_depth(&params)?;
+        let tuple = match body {
+            Some(b) => {
+                let parsed: TupleBody = serde_json::from_slice(&b).map_err(|e| {
+                    ApiError::bad_request(format!("The request body is invalid: {e}"))
+                })?;
+                parsed
+                    .into_tuple()
+                    .map_err(|e| ApiError::bad_request(e.0))?
+            }
+            None => Query::from_params(&params, &["max-depth"])
+                .and_then(Query::into_tuple)
+                .map_err(|e| ApiError::bad_request(e.0))?,
+        };
+        let allowed = run_check(&p, &tuple, depth).await?;
+        let status = if allowed || !mirror {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        Ok((status, Json(json!({"allowed": allowed}))).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn run_check(
+    p: &SharedPermissions,
+    t: &RelationTuple,
+    depth: Option<u32>,
+) -> Result<bool, ApiError> {
+    match p.engine().check(t, p.depth(depth)).await {
+        Ok(v) => Ok(v.allowed()),
+        Err(CheckError::UndefinedRelation { .. }) => Err(ApiError::bad_request(format!(
+            "relation {:?} does not exist in namespace {:?}",
+            t.relation, t.namespace
+        ))),
+        Err(CheckError::Store(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+async fn check_get_mirror(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
+    check(p, q, None, true).await
+}
+async fn check_post_mirror(
+    State(p): State<SharedPermissions>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    check(p, q, Some(body), true).await
+}
+async fn check_get_openapi(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
+    check(p, q, None, false).await
+}
+async fn check_post_openapi(
+    State(p): State<SharedPermissions>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    check(p, q, Some(body), false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    #[serde(default)]
+    tuples: Vec<Value>,
+}
+
+async fn batch_check(
+    State(p): State<SharedPermissions>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let depth = max_depth(&params(q.as_deref()))?;
+        let batch: BatchBody = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+        let max = p.config.limit.max_batch_check_size;
+        if batch.tuples.len() > max {
+            return Err(ApiError::bad_request(format!(
+                "batch exceeds max size of {max}"
+            )));
+        }
+        let mut results = Vec::with_capacity(batch.tuples.len());
+        for raw in batch.tuples {
+            let tuple = serde_json::from_value::<TupleBody>(raw)
+                .map_err(|e| e.to_string())
+                .and_then(|b| b.into_tuple().map_err(|e| e.0));
+            let item = match tuple {
+                Err(e) => json!({"allowed": false, "error": e}),
+                Ok(t) if !p.namespaces.exists(&t.namespace) => {
+                    json!({"allowed": false, "error": format!("Unknown namespace with name \"{}\".", t.namespace)})
+                }
+                Ok(t) => match run_check(&p, &t, depth).await {
+                    Ok(allowed) => json!({"allowed": allowed}),
+                    Err(e) => json!({"allowed": false, "error": e.to_json()["error"]["reason"].clone()}),
+                },
+            };
+            results.push(item);
+        }
+        Ok(Json(json!({"results": results})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn expand(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let params = params(q.as_deref());
+        let depth = max_depth(&params)?;
+        let get = |k: &str| params.get(k).cloned();
+        let (Some(namespace), Some(object), Some(relation)) =
+            (get("namespace"), get("object"), get("relation"))
+        else {
+            return Err(ApiError::bad_request(
+                "namespace, object and relation are required",
+            ));
+        };
+        if !p.namespaces.exists(&namespace) {
+            return Err(unknown_namespace(&namespace));
+        }
+        let set = SubjectSet {
+            namespace,
+            object,
+            relation,
+        };
+        let tree = p
+            .engine()
+            .expand(&set, p.depth(depth), p.config.limit.max_expand_size)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Json(tree).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn namespaces(State(p): State<SharedPermissions>) -> Response {
+    let names: Vec<Value> = p
+        .namespaces
+        .names()
+        .iter()
+        .map(|n| json!({"name": n}))
+        .collect();
+    Json(json!({"namespaces": names})).into_response()
+}

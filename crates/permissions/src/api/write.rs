@@ -1,0 +1,158 @@
+//! The write port: `PUT`, `DELETE` and `PATCH /admin/relation-tuples`. A PATCH is one
+//! transaction: if any of its actions is refused, none is applied.
+
+use super::params;
+use super::read::unknown_namespace;
+use crate::SharedPermissions;
+use crate::store::Change;
+use crate::tuple::{Query, RelationTuple, TupleBody};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use gatehouse_core::ApiError;
+use serde::Deserialize;
+
+pub fn routes() -> axum::Router<SharedPermissions> {
+    axum::Router::new().route(
+        "/admin/relation-tuples",
+        put(create).delete(delete).patch(patch),
+    )
+}
+
+fn now_micros() -> i64 {
+    gatehouse_core::clock::to_micros(time::OffsetDateTime::now_utc())
+}
+
+fn known(p: &SharedPermissions, t: &RelationTuple) -> Result<(), ApiError> {
+    if p.namespaces.exists(&t.namespace) {
+        Ok(())
+    } else {
+        Err(unknown_namespace(&t.namespace))
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<(TupleBody, RelationTuple), ApiError> {
+    let b: TupleBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+    let t = b
+        .clone()
+        .into_tuple()
+        .map_err(|e| ApiError::bad_request(e.0))?;
+    Ok((b, t))
+}
+
+/// `PUT`: 201 with the tuple and where to read it.
+async fn create(State(p): State<SharedPermissions>, body: Bytes) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let (echo, t) = parse_body(&body)?;
+        known(&p, &t)?;
+        p.store
+            .transact(&[Change::Insert(t.clone())], now_micros())
+            .await
+            .map_err(ApiError::internal)?;
+        let mut res = (StatusCode::CREATED, Json(echo)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("/relation-tuples?{}", location_query(&t))) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        Ok(res)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn location_query(t: &RelationTuple) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("namespace", &t.namespace)
+        .append_pair("object", &t.object)
+        .append_pair("relation", &t.relation);
+    match &t.subject {
+        crate::tuple::Subject::Id(id) => {
+            q.append_pair("subject_id", id);
+        }
+        crate::tuple::Subject::Set(s) => {
+            q.append_pair("subject_set.namespace", &s.namespace)
+                .append_pair("subject_set.object", &s.object)
+                .append_pair("subject_set.relation", &s.relation);
+        }
+    }
+    q.finish()
+}
+
+/// `DELETE ?namespace=...[&filters]`: every match; the namespace is required and the
+/// body must be empty, so a mistyped call cannot wipe everything.
+async fn delete(
+    State(p): State<SharedPermissions>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        if !body.is_empty() {
+            return Err(ApiError::bad_request(
+                "DELETE takes its filter from the query string; the body must be empty",
+            ));
+        }
+        let query = Query::from_params(&params(q.as_deref()), &[])
+            .map_err(|e| ApiError::bad_request(e.0))?;
+        let Some(ns) = &query.namespace else {
+            return Err(ApiError::bad_request(
+                "the namespace query parameter is required",
+            ));
+        };
+        if !p.namespaces.exists(ns) {
+            return Err(unknown_namespace(ns));
+        }
+        p.store
+            .delete_matching(&query)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Delta {
+    action: String,
+    relation_tuple: Option<TupleBody>,
+}
+
+/// `PATCH`: inserts and deletes, all or nothing.
+async fn patch(State(p): State<SharedPermissions>, body: Bytes) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let deltas: Vec<Delta> = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+        let mut changes = Vec::with_capacity(deltas.len());
+        for (i, d) in deltas.into_iter().enumerate() {
+            let Some(tb) = d.relation_tuple else {
+                return Err(ApiError::bad_request(format!(
+                    "[{i}]: relation_tuple is required"
+                )));
+            };
+            let t = tb
+                .into_tuple()
+                .map_err(|e| ApiError::bad_request(format!("[{i}]: {}", e.0)))?;
+            known(&p, &t)?;
+            changes.push(match d.action.as_str() {
+                "insert" => Change::Insert(t),
+                "delete" => Change::Delete(t),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "[{i}]: unknown action {other:?}, expected insert or delete"
+                    )));
+                }
+            });
+        }
+        p.store
+            .transact(&changes, now_micros())
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

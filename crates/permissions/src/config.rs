@@ -1,0 +1,251 @@
+//! `keto.yml`: Keto's config keys, read into typed structs.
+
+use gatehouse_core::config::ConfigError;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub dsn: Option<String>,
+    /// A list of `{id, name}`, a `file://` URI, or `{location: file://...opl.ts}`.
+    #[serde(default)]
+    pub namespaces: Value,
+    #[serde(default)]
+    pub limit: Limits,
+    #[serde(default)]
+    pub serve: Serve,
+    #[serde(default)]
+    pub feature_flags: Value,
+    #[serde(default)]
+    pub secrets: Value,
+    #[serde(default)]
+    pub clients: Value,
+    #[serde(default)]
+    pub log: Value,
+    #[serde(default)]
+    pub tracing: Value,
+    #[serde(default)]
+    pub profiling: Value,
+    #[serde(default)]
+    pub version: Value,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "five")]
+    pub max_read_depth: u32,
+    #[serde(default = "hundred")]
+    pub max_read_width: usize,
+    #[serde(default = "ten")]
+    pub max_batch_check_size: usize,
+    #[serde(default = "five_usize")]
+    pub batch_check_max_parallelization: usize,
+    #[serde(default = "four_thousand")]
+    pub max_expand_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_read_depth: 5,
+            max_read_width: 100,
+            max_batch_check_size: 10,
+            batch_check_max_parallelization: 5,
+            max_expand_size: 4000,
+        }
+    }
+}
+
+fn five() -> u32 {
+    5
+}
+fn five_usize() -> usize {
+    5
+}
+fn ten() -> usize {
+    10
+}
+fn hundred() -> usize {
+    100
+}
+fn four_thousand() -> usize {
+    4000
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    #[serde(default = "Listener::read")]
+    pub read: Listener,
+    #[serde(default = "Listener::write")]
+    pub write: Listener,
+    #[serde(default = "Listener::metrics")]
+    pub metrics: Listener,
+    #[serde(default = "Listener::opl")]
+    pub opl: Listener,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            read: Listener::read(),
+            write: Listener::write(),
+            metrics: Listener::metrics(),
+            opl: Listener::opl(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub port: u16,
+    #[serde(default)]
+    pub cors: Value,
+    #[serde(default)]
+    pub tls: Value,
+    #[serde(default)]
+    pub write_listen_file: Option<String>,
+}
+
+impl Listener {
+    fn on(port: u16) -> Listener {
+        Listener {
+            host: String::new(),
+            port,
+            cors: Value::Null,
+            tls: Value::Null,
+            write_listen_file: None,
+        }
+    }
+    fn read() -> Listener {
+        Listener::on(4466)
+    }
+    fn write() -> Listener {
+        Listener::on(4467)
+    }
+    fn metrics() -> Listener {
+        Listener::on(4468)
+    }
+    fn opl() -> Listener {
+        Listener::on(4469)
+    }
+
+    pub fn addr(&self) -> String {
+        let host = if self.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            &self.host
+        };
+        format!("{host}:{}", self.port)
+    }
+}
+
+/// Where the namespaces come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NamespaceSource {
+    Names(Vec<String>),
+    Opl(String),
+}
+
+impl Config {
+    pub fn from_value(doc: Value, prefix: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = gatehouse_core::config::deserialize(doc, prefix)?;
+        let key = |k: &str| {
+            if prefix.is_empty() {
+                k.to_string()
+            } else {
+                format!("{prefix}.{k}")
+            }
+        };
+        if cfg.dsn.as_deref().is_none_or(str::is_empty) {
+            return Err(ConfigError::invalid(
+                key("dsn"),
+                "required (memory, sqlite://..., postgres://...)",
+            ));
+        }
+        if !(1..=65535).contains(&cfg.limit.max_read_depth) {
+            return Err(ConfigError::invalid(
+                key("limit.max_read_depth"),
+                "must be between 1 and 65535",
+            ));
+        }
+        for (name, l) in [
+            ("read", &cfg.serve.read),
+            ("write", &cfg.serve.write),
+            ("metrics", &cfg.serve.metrics),
+            ("opl", &cfg.serve.opl),
+        ] {
+            if !l.tls.is_null() {
+                return Err(ConfigError::invalid(
+                    key(&format!("serve.{name}.tls")),
+                    "TLS on this listener is not supported yet; terminate TLS in front of gatehouse",
+                ));
+            }
+        }
+        cfg.namespace_source(prefix)?;
+        Ok(cfg)
+    }
+
+    /// The namespaces setting, understood.
+    pub fn namespace_source(&self, prefix: &str) -> Result<NamespaceSource, ConfigError> {
+        let key = if prefix.is_empty() {
+            "namespaces".to_string()
+        } else {
+            format!("{prefix}.namespaces")
+        };
+        match &self.namespaces {
+            Value::Null => Ok(NamespaceSource::Names(Vec::new())),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    n.get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| ConfigError::invalid(format!("{key}[{i}].name"), "required"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(NamespaceSource::Names),
+            Value::Object(m) => match m.get("location").and_then(Value::as_str) {
+                Some(loc) => Ok(NamespaceSource::Opl(loc.to_string())),
+                None => Err(ConfigError::invalid(
+                    format!("{key}.location"),
+                    "required (file://... of an OPL file)",
+                )),
+            },
+            Value::String(uri) if uri.ends_with(".ts") => Ok(NamespaceSource::Opl(uri.clone())),
+            Value::String(_) => Err(ConfigError::invalid(
+                key,
+                "a directory of legacy namespace files is not supported; list the namespaces or point namespaces.location to an OPL file",
+            )),
+            _ => Err(ConfigError::invalid(
+                key,
+                "must be a list of namespaces or {location: ...}",
+            )),
+        }
+    }
+
+    pub fn known_env_paths() -> Vec<(&'static str, gatehouse_core::config::Kind)> {
+        use gatehouse_core::config::Kind;
+        vec![
+            ("dsn", Kind::String),
+            ("namespaces.location", Kind::String),
+            ("serve.read.host", Kind::String),
+            ("serve.read.port", Kind::Integer),
+            ("serve.write.host", Kind::String),
+            ("serve.write.port", Kind::Integer),
+            ("serve.opl.host", Kind::String),
+            ("serve.opl.port", Kind::Integer),
+            ("serve.metrics.host", Kind::String),
+            ("serve.metrics.port", Kind::Integer),
+            ("limit.max_read_depth", Kind::Integer),
+        ]
+    }
+}

@@ -1,0 +1,88 @@
+//! The permissions service: a Keto-compatible relationship server. Relation tuples live in
+//! SQL (`store`); namespaces come from a list or an OPL file (`opl`, `namespaces`); checks
+//! and expands walk Zanzibar's rewrites (`engine`); the read, write and OPL ports speak
+//! Keto's REST API (`api`).
+
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod namespaces;
+pub mod opl;
+pub mod store;
+pub mod tuple;
+
+use config::{Config, NamespaceSource};
+use namespaces::Namespaces;
+use std::sync::Arc;
+use store::TupleStore;
+
+/// Everything a request needs.
+pub struct Permissions {
+    pub config: Config,
+    pub store: TupleStore,
+    pub namespaces: Namespaces,
+}
+
+pub type SharedPermissions = Arc<Permissions>;
+
+impl Permissions {
+    /// Connects, migrates, and loads the namespaces. An OPL file with errors stops
+    /// start-up with each error's line and column.
+    pub async fn build(config: Config) -> Result<SharedPermissions, String> {
+        let namespaces = load_namespaces(&config).await?;
+        let dsn = config.dsn.clone().unwrap_or_default();
+        let db = gatehouse_store::Db::connect(&dsn)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        let store = TupleStore::new(db);
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("migrations: {e}"))?;
+        Ok(Arc::new(Permissions {
+            config,
+            store,
+            namespaces,
+        }))
+    }
+
+    pub fn engine(&self) -> engine::Engine<'_> {
+        engine::Engine::new(
+            &self.store,
+            &self.namespaces,
+            self.config.limit.max_read_width,
+        )
+    }
+
+    /// `max-depth` as Keto takes it: absent, zero or above the configured limit means the
+    /// limit.
+    pub fn depth(&self, asked: Option<u32>) -> u32 {
+        let max = self.config.limit.max_read_depth;
+        match asked {
+            Some(d) if d > 0 && d <= max => d,
+            _ => max,
+        }
+    }
+}
+
+/// Reads the namespaces the config points to.
+pub async fn load_namespaces(config: &Config) -> Result<Namespaces, String> {
+    match config.namespace_source("").map_err(|e| e.to_string())? {
+        NamespaceSource::Names(names) => Ok(Namespaces::from_names(names)),
+        NamespaceSource::Opl(location) => {
+            let bytes = gatehouse_core::loader::load(&location)
+                .await
+                .map_err(|e| format!("namespaces.location: {e}"))?;
+            let source = String::from_utf8(bytes)
+                .map_err(|_| format!("namespaces.location: {location} is not UTF-8"))?;
+            let classes = opl::parse(&source).map_err(|errors| {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{location}:{}:{}: {}", e.line, e.column, e.message))
+                    .collect();
+                format!("the OPL file has errors:\n{}", lines.join("\n"))
+            })?;
+            Ok(Namespaces::from_opl(classes))
+        }
+    }
+}

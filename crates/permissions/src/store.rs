@@ -1,0 +1,266 @@
+//! Tuples in SQL (SQLite or PostgreSQL, one query text for both). Every read a check makes
+//! is an index lookup on `(namespace, object, relation[, subject])`, so a check costs one
+//! query per node it visits, never a scan.
+
+use crate::tuple::{Query, RelationTuple, Subject, SubjectSet};
+use gatehouse_store::{Db, Migration, on_pool, sqlx};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "tuples",
+    sqlite: include_str!("../migrations/sqlite/0001_tuples.sql"),
+    postgres: include_str!("../migrations/postgres/0001_tuples.sql"),
+}];
+
+/// Migrations are recorded in `permission_migrations`.
+pub const SERVICE: &str = "permission";
+
+pub type StoreError = gatehouse_store::StoreError;
+
+#[derive(Clone)]
+pub struct TupleStore {
+    pub db: Db,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+const COLUMNS: &str = "seq, namespace, object, relation, subject_id, subject_set_namespace, subject_set_object, subject_set_relation";
+
+fn from_row(r: Row) -> (i64, RelationTuple) {
+    let subject = match (r.4, r.5, r.6, r.7) {
+        (Some(id), _, _, _) => Subject::Id(id),
+        (None, ns, obj, rel) => Subject::Set(SubjectSet {
+            namespace: ns.unwrap_or_default(),
+            object: obj.unwrap_or_default(),
+            relation: rel.unwrap_or_default(),
+        }),
+    };
+    (
+        r.0,
+        RelationTuple {
+            namespace: r.1,
+            object: r.2,
+            relation: r.3,
+            subject,
+        },
+    )
+}
+
+/// One change of a transaction.
+pub enum Change {
+    Insert(RelationTuple),
+    Delete(RelationTuple),
+}
+
+/// Binds a tuple's columns after `$1`.. in the order of [`insert`]'s statement.
+macro_rules! insert_tuple {
+    ($conn:expr, $t:expr, $now:expr) => {{
+        let t: &RelationTuple = $t;
+        let (sid, sns, sobj, srel) = match &t.subject {
+            Subject::Id(id) => (Some(id.as_str()), None, None, None),
+            Subject::Set(s) => (
+                None,
+                Some(s.namespace.as_str()),
+                Some(s.object.as_str()),
+                Some(s.relation.as_str()),
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO permission_relation_tuples (namespace, object, relation, subject, subject_id, subject_set_namespace, subject_set_object, subject_set_relation, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (namespace, object, relation, subject) DO NOTHING",
+        )
+        .bind(&t.namespace)
+        .bind(&t.object)
+        .bind(&t.relation)
+        .bind(t.subject.key())
+        .bind(sid)
+        .bind(sns)
+        .bind(sobj)
+        .bind(srel)
+        .bind($now)
+        .execute(&mut *$conn)
+        .await?;
+    }};
+}
+
+macro_rules! delete_tuple {
+    ($conn:expr, $t:expr) => {{
+        let t: &RelationTuple = $t;
+        sqlx::query(
+            "DELETE FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject = $4",
+        )
+        .bind(&t.namespace)
+        .bind(&t.object)
+        .bind(&t.relation)
+        .bind(t.subject.key())
+        .execute(&mut *$conn)
+        .await?;
+    }};
+}
+
+impl TupleStore {
+    pub fn new(db: Db) -> TupleStore {
+        TupleStore { db }
+    }
+
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        self.db.migrate(SERVICE, MIGRATIONS).await
+    }
+
+    /// Applies every change in one transaction: all or nothing. Inserting a tuple that
+    /// exists, or deleting one that does not, is not an error.
+    pub async fn transact(&self, changes: &[Change], now_micros: i64) -> Result<(), StoreError> {
+        on_pool!(self.db.writer(), p => {
+            let mut tx = p.begin().await?;
+            for c in changes {
+                match c {
+                    Change::Insert(t) => insert_tuple!(tx, t, now_micros),
+                    Change::Delete(t) => delete_tuple!(tx, t),
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes every tuple matching `q` (its namespace is required by the caller).
+    pub async fn delete_matching(&self, q: &Query) -> Result<u64, StoreError> {
+        let (clause, binds) = filter(q, 1);
+        let sql = format!("DELETE FROM permission_relation_tuples WHERE {clause}");
+        let n = on_pool!(self.db.writer(), p => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for b in &binds {
+                query = query.bind(b);
+            }
+            query.execute(p).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// One page of the tuples matching `q`, after `after` (a `seq`), in insertion order;
+    /// the last `seq` of the page, when more may follow.
+    pub async fn list(
+        &self,
+        q: &Query,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<RelationTuple>, Option<i64>), StoreError> {
+        let (clause, binds) = filter(q, 3);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM permission_relation_tuples WHERE seq > $1 AND {clause} ORDER BY seq LIMIT $2"
+        );
+        let rows: Vec<Row> = on_pool!(self.db.reader(), p => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(after)
+                .bind(limit as i64 + 1);
+            for b in &binds {
+                query = query.bind(b);
+            }
+            query.fetch_all(p).await?
+        });
+        let more = rows.len() > limit;
+        let mut page: Vec<(i64, RelationTuple)> =
+            rows.into_iter().take(limit).map(from_row).collect();
+        let next = if more {
+            page.last().map(|(s, _)| *s)
+        } else {
+            None
+        };
+        Ok((page.drain(..).map(|(_, t)| t).collect(), next))
+    }
+
+    /// Whether exactly this tuple is stored.
+    pub async fn exists(&self, t: &RelationTuple) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = on_pool!(self.db.reader(), p => sqlx::query_as(
+            "SELECT seq FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject = $4",
+        )
+        .bind(&t.namespace)
+        .bind(&t.object)
+        .bind(&t.relation)
+        .bind(t.subject.key())
+        .fetch_optional(p)
+        .await?);
+        Ok(row.is_some())
+    }
+
+    /// The subject sets stored on `(namespace, object, relation)`, at most `limit`.
+    pub async fn subject_sets(
+        &self,
+        namespace: &str,
+        object: &str,
+        relation: &str,
+        limit: usize,
+    ) -> Result<Vec<SubjectSet>, StoreError> {
+        let rows: Vec<(String, String, String)> = on_pool!(self.db.reader(), p => sqlx::query_as(
+            "SELECT subject_set_namespace, subject_set_object, subject_set_relation FROM permission_relation_tuples \
+             WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject_id IS NULL ORDER BY subject LIMIT $4",
+        )
+        .bind(namespace)
+        .bind(object)
+        .bind(relation)
+        .bind(limit as i64)
+        .fetch_all(p)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(namespace, object, relation)| SubjectSet {
+                namespace,
+                object,
+                relation,
+            })
+            .collect())
+    }
+
+    /// Every subject stored on `(namespace, object, relation)`, at most `limit` (expand).
+    pub async fn subjects(
+        &self,
+        namespace: &str,
+        object: &str,
+        relation: &str,
+        limit: usize,
+    ) -> Result<Vec<Subject>, StoreError> {
+        let q = Query {
+            namespace: Some(namespace.into()),
+            object: Some(object.into()),
+            relation: Some(relation.into()),
+            subject: None,
+        };
+        let (tuples, _) = self.list(&q, 0, limit).await?;
+        Ok(tuples.into_iter().map(|t| t.subject).collect())
+    }
+}
+
+/// A WHERE clause for the set parts of `q`, with placeholders from `$first`.
+fn filter(q: &Query, first: usize) -> (String, Vec<String>) {
+    let mut parts = Vec::new();
+    let mut binds = Vec::new();
+    let mut add = |col: &str, v: String| {
+        binds.push(v);
+        parts.push(format!("{col} = ${}", first + binds.len() - 1));
+    };
+    if let Some(v) = &q.namespace {
+        add("namespace", v.clone());
+    }
+    if let Some(v) = &q.object {
+        add("object", v.clone());
+    }
+    if let Some(v) = &q.relation {
+        add("relation", v.clone());
+    }
+    if let Some(s) = &q.subject {
+        add("subject", s.key());
+    }
+    if parts.is_empty() {
+        return ("1 = 1".into(), binds);
+    }
+    (parts.join(" AND "), binds)
+}

@@ -1,0 +1,301 @@
+//! Relation tuples: `namespace:object#relation@subject`, where the subject is an id or a
+//! subject set (`Group:eng#members`). Their JSON, query-string and text forms, as Keto
+//! writes them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubjectSet {
+    pub namespace: String,
+    pub object: String,
+    #[serde(default)]
+    pub relation: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Id(String),
+    Set(SubjectSet),
+}
+
+impl Subject {
+    /// The key stored for uniqueness and lookups: one column however the subject is given.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Id(id) => format!("id:{id}"),
+            Subject::Set(s) => format!("set:{}:{}#{}", s.namespace, s.object, s.relation),
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Id(id) => write!(f, "{id}"),
+            Subject::Set(s) if s.relation.is_empty() => write!(f, "{}:{}", s.namespace, s.object),
+            Subject::Set(s) => write!(f, "{}:{}#{}", s.namespace, s.object, s.relation),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RelationTuple {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+    pub subject: Subject,
+}
+
+impl fmt::Display for RelationTuple {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}#{}@{}",
+            self.namespace, self.object, self.relation, self.subject
+        )
+    }
+}
+
+/// A tuple as JSON: `subject_id` or `subject_set`, the other omitted.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TupleBody {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub object: String,
+    #[serde(default)]
+    pub relation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_set: Option<SubjectSet>,
+}
+
+/// Why a tuple or query could not be read; always a 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+impl TupleBody {
+    /// A complete tuple; in a JSON body `subject_id` wins over `subject_set`, as in Keto.
+    pub fn into_tuple(self) -> Result<RelationTuple, Malformed> {
+        let subject = match (self.subject_id, self.subject_set) {
+            (Some(id), _) => Subject::Id(id),
+            (None, Some(set)) => Subject::Set(set),
+            (None, None) => return Err(Malformed("subject is not allowed to be nil".into())),
+        };
+        if self.namespace.is_empty() {
+            return Err(Malformed("namespace is required".into()));
+        }
+        Ok(RelationTuple {
+            namespace: self.namespace,
+            object: self.object,
+            relation: self.relation,
+            subject,
+        })
+    }
+}
+
+impl From<&RelationTuple> for TupleBody {
+    fn from(t: &RelationTuple) -> Self {
+        let (subject_id, subject_set) = match &t.subject {
+            Subject::Id(id) => (Some(id.clone()), None),
+            Subject::Set(s) => (None, Some(s.clone())),
+        };
+        TupleBody {
+            namespace: t.namespace.clone(),
+            object: t.object.clone(),
+            relation: t.relation.clone(),
+            subject_id,
+            subject_set,
+        }
+    }
+}
+
+/// A filter from query parameters: every part optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub namespace: Option<String>,
+    pub object: Option<String>,
+    pub relation: Option<String>,
+    pub subject: Option<Subject>,
+}
+
+/// The query keys tuples use.
+pub const QUERY_KEYS: &[&str] = &[
+    "namespace",
+    "object",
+    "relation",
+    "subject_id",
+    "subject_set.namespace",
+    "subject_set.object",
+    "subject_set.relation",
+];
+
+impl Query {
+    /// Reads Keto's query parameters; `allowed_extra` are other keys the endpoint takes.
+    pub fn from_params(
+        params: &HashMap<String, String>,
+        allowed_extra: &[&str],
+    ) -> Result<Query, Malformed> {
+        if params.contains_key("subject") {
+            return Err(Malformed(
+                "Please use 'subject_id' or 'subject_set.*' instead of 'subject': support for subject was dropped".into(),
+            ));
+        }
+        if let Some(k) = params
+            .keys()
+            .find(|k| !QUERY_KEYS.contains(&k.as_str()) && !allowed_extra.contains(&k.as_str()))
+        {
+            return Err(Malformed(format!("unknown query parameter {k:?}")));
+        }
+        let get = |k: &str| params.get(k).cloned();
+        let set_parts = [
+            get("subject_set.namespace"),
+            get("subject_set.object"),
+            get("subject_set.relation"),
+        ];
+        let set = match set_parts {
+            [None, None, None] => None,
+            [Some(namespace), Some(object), Some(relation)] => Some(SubjectSet {
+                namespace,
+                object,
+                relation,
+            }),
+            _ => {
+                return Err(Malformed(
+                    "incomplete subject, provide all of subject_set.namespace, subject_set.object and subject_set.relation".into(),
+                ));
+            }
+        };
+        let subject = match (get("subject_id"), set) {
+            (Some(_), Some(_)) => {
+                return Err(Malformed(
+                    "exactly one of subject_set or subject_id has to be provided".into(),
+                ));
+            }
+            (Some(id), None) => Some(Subject::Id(id)),
+            (None, Some(s)) => Some(Subject::Set(s)),
+            (None, None) => None,
+        };
+        Ok(Query {
+            namespace: get("namespace"),
+            object: get("object"),
+            relation: get("relation"),
+            subject,
+        })
+    }
+
+    /// A complete tuple from the query (for checks).
+    pub fn into_tuple(self) -> Result<RelationTuple, Malformed> {
+        let Some(subject) = self.subject else {
+            return Err(Malformed("subject is not allowed to be nil".into()));
+        };
+        Ok(RelationTuple {
+            namespace: self.namespace.unwrap_or_default(),
+            object: self.object.unwrap_or_default(),
+            relation: self.relation.unwrap_or_default(),
+            subject,
+        })
+    }
+}
+
+/// Parses Keto's text form `ns:obj#rel@subject` (the subject may be wrapped in
+/// parentheses; `ns:obj[#rel]` is a subject set, anything without `:` an id).
+pub fn parse(text: &str) -> Result<RelationTuple, Malformed> {
+    let text = text.trim();
+    let bad = |why: &str| Malformed(format!("{text:?} is not a relation tuple: {why}"));
+    let (namespace, rest) = text
+        .split_once(':')
+        .ok_or_else(|| bad("no ':' after the namespace"))?;
+    let (object, rest) = rest
+        .split_once('#')
+        .ok_or_else(|| bad("no '#' after the object"))?;
+    let (relation, subject) = rest
+        .split_once('@')
+        .ok_or_else(|| bad("no '@' after the relation"))?;
+    if namespace.is_empty() {
+        return Err(bad("the namespace is empty"));
+    }
+    Ok(RelationTuple {
+        namespace: namespace.into(),
+        object: object.into(),
+        relation: relation.into(),
+        subject: parse_subject(subject).ok_or_else(|| bad("the subject is empty"))?,
+    })
+}
+
+/// `alice`, `User:alice`, `Group:eng#members`, `(Group:eng#members)`.
+pub fn parse_subject(text: &str) -> Option<Subject> {
+    let s = text.trim();
+    let s = s
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or(s);
+    if s.is_empty() {
+        return None;
+    }
+    let Some((namespace, rest)) = s.split_once(':') else {
+        return Some(Subject::Id(s.into()));
+    };
+    let (object, relation) = rest.split_once('#').unwrap_or((rest, ""));
+    Some(Subject::Set(SubjectSet {
+        namespace: namespace.into(),
+        object: object.into(),
+        relation: relation.into(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_forms_parse_and_print_back() {
+        for text in [
+            "Document:spec#viewers@alice",
+            "Document:spec#viewers@Group:eng#members",
+            "Group:eng#members@User:alice",
+        ] {
+            assert_eq!(parse(text).unwrap().to_string(), text);
+        }
+        let t = parse("a:b#c@(Group:eng#members)").unwrap();
+        assert_eq!(t.to_string(), "a:b#c@Group:eng#members");
+        assert!(parse("no-colon").is_err());
+        assert!(parse("a:b#c@").is_err());
+    }
+
+    #[test]
+    fn query_parameters_follow_keto_rules() {
+        let q = |pairs: &[(&str, &str)]| {
+            let m: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Query::from_params(&m, &[])
+        };
+        assert!(q(&[("subject", "x")]).is_err());
+        assert!(q(&[("subject_set.namespace", "G")]).is_err());
+        assert!(
+            q(&[
+                ("subject_id", "a"),
+                ("subject_set.namespace", "G"),
+                ("subject_set.object", "e"),
+                ("subject_set.relation", "")
+            ])
+            .is_err()
+        );
+        let ok = q(&[
+            ("namespace", "D"),
+            ("subject_set.namespace", "U"),
+            ("subject_set.object", "a"),
+            ("subject_set.relation", ""),
+        ])
+        .unwrap();
+        assert_eq!(ok.subject.unwrap().to_string(), "U:a");
+        assert!(q(&[("page_size", "2")]).is_err());
+    }
+}

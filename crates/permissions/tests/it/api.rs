@@ -1,0 +1,280 @@
+//! Keto's REST API: write, list with pages, check (403 vs openapi), batch check, expand,
+//! patch atomicity, delete, and what bad input gets.
+
+use crate::harness::{Backend, backends, start};
+use serde_json::{Value, json};
+
+fn legacy(names: &[&str]) -> Value {
+    json!({"namespaces": names.iter().enumerate().map(|(i, n)| json!({"id": i, "name": n})).collect::<Vec<_>>()})
+}
+
+#[tokio::test]
+async fn write_list_check_expand_and_delete() {
+    for backend in backends() {
+        let k = start(&backend, legacy(&["files", "groups"])).await;
+        let put = k
+            .http
+            .put(format!("{}/admin/relation-tuples", k.write))
+            .json(&json!({"namespace": "files", "object": "readme", "relation": "viewers",
+                          "subject_set": {"namespace": "groups", "object": "eng", "relation": "members"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 201);
+        assert!(
+            put.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/relation-tuples?namespace=files")
+        );
+        k.insert(&[
+            "groups:eng#members@alice",
+            "groups:eng#members@bob",
+            "files:readme#owners@carol",
+        ])
+        .await;
+
+        assert!(
+            k.allowed("files:readme#viewers@alice", None).await,
+            "{backend:?}"
+        );
+        assert!(!k.allowed("files:readme#viewers@dave", None).await);
+        let mirror = k
+            .http
+            .get(format!("{}/relation-tuples/check?namespace=files&object=readme&relation=viewers&subject_id=dave", k.read))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(mirror.status(), 403);
+        assert_eq!(
+            mirror.json::<Value>().await.unwrap(),
+            json!({"allowed": false})
+        );
+        let ok = k
+            .http
+            .get(format!("{}/relation-tuples/check?namespace=files&object=readme&relation=viewers&subject_id=bob", k.read))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        assert!(
+            !k.allowed("files:readme#viewers@alice", Some(1)).await,
+            "depth 1 cannot reach the group"
+        );
+        assert!(
+            !k.allowed("nope:readme#viewers@alice", None).await,
+            "unknown namespace: not allowed"
+        );
+
+        let batch: Value = k
+            .http
+            .post(format!("{}/relation-tuples/batch/check", k.read))
+            .json(&json!({"tuples": [
+                {"namespace": "files", "object": "readme", "relation": "viewers", "subject_id": "alice"},
+                {"namespace": "nope", "object": "a", "relation": "b", "subject_id": "x"}
+            ]}))
+            .send().await.unwrap().json().await.unwrap();
+        assert_eq!(batch["results"][0], json!({"allowed": true}));
+        assert_eq!(batch["results"][1]["allowed"], false);
+        assert!(batch["results"][1]["error"].is_string());
+
+        let tree: Value = k
+            .http
+            .get(format!("{}/relation-tuples/expand?namespace=files&object=readme&relation=viewers&max-depth=3", k.read))
+            .send().await.unwrap().json().await.unwrap();
+        assert_eq!(tree["type"], "union");
+        let group = &tree["children"][0];
+        assert_eq!(group["tuple"]["subject_set"]["object"], "eng");
+        let ids: Vec<&str> = group["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["tuple"]["subject_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec!["alice", "bob"]);
+
+        let ns: Value = k
+            .http
+            .get(format!("{}/namespaces", k.read))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            ns,
+            json!({"namespaces": [{"name": "files"}, {"name": "groups"}]})
+        );
+
+        let del = k
+            .http
+            .delete(format!("{}/admin/relation-tuples?namespace=groups&object=eng&relation=members&subject_id=alice", k.write))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(del.status(), 204);
+        assert!(!k.allowed("files:readme#viewers@alice", None).await);
+        assert!(k.allowed("files:readme#viewers@bob", None).await);
+    }
+}
+
+#[tokio::test]
+async fn pages_are_stable_while_tuples_are_added() {
+    for backend in backends() {
+        let k = start(&backend, legacy(&["docs"])).await;
+        let tuples: Vec<String> = (0..7).map(|i| format!("docs:d{i}#viewers@u{i}")).collect();
+        k.insert(&tuples.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let page = |token: String| {
+            let url = format!(
+                "{}/relation-tuples?namespace=docs&page_size=3&page_token={token}",
+                k.read
+            );
+            let http = k.http.clone();
+            async move {
+                http.get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = page(String::new()).await;
+        assert_eq!(first["relation_tuples"].as_array().unwrap().len(), 3);
+        let token = first["next_page_token"].as_str().unwrap().to_string();
+        assert!(!token.is_empty());
+        k.insert(&["docs:new#viewers@late"]).await;
+        let second = page(token).await;
+        let objects: Vec<&str> = second["relation_tuples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["object"].as_str().unwrap())
+            .collect();
+        assert_eq!(objects, vec!["d3", "d4", "d5"], "{backend:?}");
+        let third = page(second["next_page_token"].as_str().unwrap().to_string()).await;
+        let objects: Vec<&str> = third["relation_tuples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["object"].as_str().unwrap())
+            .collect();
+        assert_eq!(objects, vec!["d6", "new"]);
+        assert_eq!(third["next_page_token"], "");
+    }
+}
+
+#[tokio::test]
+async fn a_patch_with_a_bad_action_applies_nothing() {
+    for backend in backends() {
+        let k = start(&backend, legacy(&["docs"])).await;
+        let r = k
+            .http
+            .patch(format!("{}/admin/relation-tuples", k.write))
+            .json(&json!([
+                {"action": "insert", "relation_tuple": {"namespace": "docs", "object": "a", "relation": "r", "subject_id": "x"}},
+                {"action": "insert", "relation_tuple": {"namespace": "unknown", "object": "a", "relation": "r", "subject_id": "x"}}
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let r = k
+            .http
+            .patch(format!("{}/admin/relation-tuples", k.write))
+            .json(&json!([
+                {"action": "insert", "relation_tuple": {"namespace": "docs", "object": "a", "relation": "r", "subject_id": "x"}},
+                {"action": "upsert", "relation_tuple": {"namespace": "docs", "object": "b", "relation": "r", "subject_id": "x"}}
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let list: Value = k
+            .http
+            .get(format!("{}/relation-tuples?namespace=docs", k.read))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["relation_tuples"], json!([]), "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_in_the_envelope() {
+    let k = start(&Backend::Sqlite, legacy(&["docs"])).await;
+    let get = |path: &str| k.http.get(format!("{}{path}", k.read)).send();
+    for (path, status) in [
+        ("/relation-tuples?subject=alice", 400),
+        ("/relation-tuples?subject_set.namespace=docs", 400),
+        ("/relation-tuples?page_size=0", 400),
+        ("/relation-tuples?page_size=501", 400),
+        ("/relation-tuples?page_size=abc", 400),
+        ("/relation-tuples?page_token=garbage", 400),
+        ("/relation-tuples?namespace=unknown", 404),
+        (
+            "/relation-tuples/check?namespace=docs&object=a&relation=r",
+            400,
+        ),
+        (
+            "/relation-tuples/check?namespace=docs&object=a&relation=r&subject_id=x&max-depth=deep",
+            400,
+        ),
+        ("/relation-tuples/expand?namespace=docs", 400),
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], status, "{path}: {body}");
+    }
+    let bodies = [
+        (reqwest::Method::PUT, "/admin/relation-tuples", "{not json"),
+        (
+            reqwest::Method::PUT,
+            "/admin/relation-tuples",
+            r#"{"namespace":"docs","object":"a","relation":"r"}"#,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/admin/relation-tuples",
+            r#"[{"action":"insert"}]"#,
+        ),
+        (reqwest::Method::DELETE, "/admin/relation-tuples", ""),
+    ];
+    for (m, path, body) in bodies {
+        let r = k
+            .http
+            .request(m.clone(), format!("{}{path}", k.write))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{m} {path} {body}");
+    }
+    let r = k
+        .http
+        .delete(format!("{}/admin/relation-tuples?namespace=docs", k.write))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a DELETE with a body is refused");
+    let r = k
+        .http
+        .put(format!("{}/admin/relation-tuples", k.read))
+        .json(&json!({"namespace": "docs", "object": "a", "relation": "r", "subject_id": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status() == 404 || r.status() == 405,
+        "the read port cannot write: {}",
+        r.status()
+    );
+}
