@@ -46,6 +46,31 @@ pub enum PermissionsCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Which objects of NAMESPACE SUBJECT has RELATION on (gatehouse extension).
+    #[command(name = "list-objects")]
+    ListObjects {
+        subject: String,
+        relation: String,
+        namespace: String,
+        #[arg(long = "page-size")]
+        page_size: Option<usize>,
+        #[arg(long = "page-token")]
+        page_token: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Who has RELATION on NAMESPACE:OBJECT (gatehouse extension).
+    #[command(name = "list-subjects")]
+    ListSubjects {
+        relation: String,
+        namespace_object: String,
+        #[arg(long = "page-size")]
+        page_size: Option<usize>,
+        #[arg(long = "page-token")]
+        page_token: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Relation tuples.
     #[command(name = "relation-tuple")]
     RelationTuple {
@@ -213,6 +238,64 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&tree)?);
             Ok(())
         }
+        PermissionsCommand::ListObjects {
+            subject,
+            relation,
+            namespace,
+            page_size,
+            page_token,
+            target,
+        } => {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("namespace", &namespace)
+                .append_pair("relation", &relation);
+            match gatehouse_permissions::tuple::parse_subject(&subject) {
+                Some(gatehouse_permissions::tuple::Subject::Id(id)) => {
+                    q.append_pair("subject_id", &id);
+                }
+                Some(gatehouse_permissions::tuple::Subject::Set(s)) => {
+                    q.append_pair("subject_set.namespace", &s.namespace)
+                        .append_pair("subject_set.object", &s.object)
+                        .append_pair("subject_set.relation", &s.relation);
+                }
+                None => bail!("the subject is empty"),
+            }
+            page_params(&mut q, page_size, page_token);
+            let page = Client::read(&target)
+                .await?
+                .send(
+                    "GET",
+                    &format!("/relation-tuples/list-objects?{}", q.finish()),
+                    None,
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&page)?);
+            Ok(())
+        }
+        PermissionsCommand::ListSubjects {
+            relation,
+            namespace_object,
+            page_size,
+            page_token,
+            target,
+        } => {
+            let (namespace, object) = split_object(&namespace_object, None)?;
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("namespace", &namespace)
+                .append_pair("object", &object)
+                .append_pair("relation", &relation);
+            page_params(&mut q, page_size, page_token);
+            let page = Client::read(&target)
+                .await?
+                .send(
+                    "GET",
+                    &format!("/relation-tuples/list-subjects?{}", q.finish()),
+                    None,
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&page)?);
+            Ok(())
+        }
         PermissionsCommand::RelationTuple { command } => tuples(command).await,
         PermissionsCommand::Namespace {
             command: NamespaceCommand::Validate { files, config },
@@ -268,6 +351,19 @@ pub async fn build(
         .await?,
     ];
     Ok((p, listeners))
+}
+
+fn page_params(
+    q: &mut url::form_urlencoded::Serializer<'_, String>,
+    size: Option<usize>,
+    token: Option<String>,
+) {
+    if let Some(n) = size {
+        q.append_pair("page_size", &n.to_string());
+    }
+    if let Some(t) = token {
+        q.append_pair("page_token", &t);
+    }
 }
 
 fn split_object(ns_obj: &str, object: Option<String>) -> anyhow::Result<(String, String)> {

@@ -762,6 +762,17 @@ fn permissions_cli_like_the_keto_perms_container() {
     let out = with(&["permissions", "relation-tuple", "get", "--namespace", "app"]);
     assert!(text(&out).contains("adaexample.org"), "{}", text(&out));
 
+    let out = with(&[
+        "permissions",
+        "list-objects",
+        "adaexample.org",
+        "read",
+        "app",
+    ]);
+    assert!(text(&out).contains("homepage"), "{}", text(&out));
+    let out = with(&["permissions", "list-subjects", "read", "app:homepage"]);
+    assert!(text(&out).contains("adaexample.org"), "{}", text(&out));
+
     // The same through the database directly, with the config instead of a server.
     let out = gatehouse(
         &[

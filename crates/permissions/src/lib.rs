@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod namespaces;
 pub mod opl;
+pub mod reverse;
 pub mod store;
 pub mod tuple;
 

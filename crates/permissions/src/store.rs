@@ -239,6 +239,58 @@ impl TupleStore {
     }
 }
 
+impl TupleStore {
+    /// The objects (`namespace`, `object`) of tuples whose subject is exactly `key`, or,
+    /// with `object_range`, any subject set on that object (`set:ns:obj#...`): one range
+    /// scan of the reverse index.
+    pub async fn objects_pointing_to(
+        &self,
+        key: &str,
+        object_range: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = if object_range {
+            // `$` sorts right after `#`: [set:ns:obj#, set:ns:obj$) is every relation.
+            let lo = format!("{key}#");
+            let hi = format!("{key}$");
+            on_pool!(self.db.reader(), p => sqlx::query_as(
+                "SELECT DISTINCT namespace, object FROM permission_relation_tuples WHERE subject >= $1 AND subject < $2 LIMIT $3",
+            )
+            .bind(lo)
+            .bind(hi)
+            .bind(limit as i64)
+            .fetch_all(p)
+            .await?)
+        } else {
+            on_pool!(self.db.reader(), p => sqlx::query_as(
+                "SELECT DISTINCT namespace, object FROM permission_relation_tuples WHERE subject = $1 LIMIT $2",
+            )
+            .bind(key)
+            .bind(limit as i64)
+            .fetch_all(p)
+            .await?)
+        };
+        Ok(rows)
+    }
+
+    /// Every subject stored on an object, whatever the relation (forward index prefix).
+    pub async fn subjects_of_object(
+        &self,
+        namespace: &str,
+        object: &str,
+        limit: usize,
+    ) -> Result<Vec<Subject>, StoreError> {
+        let q = Query {
+            namespace: Some(namespace.into()),
+            object: Some(object.into()),
+            relation: None,
+            subject: None,
+        };
+        let (tuples, _) = self.list(&q, 0, limit).await?;
+        Ok(tuples.into_iter().map(|t| t.subject).collect())
+    }
+}
+
 /// A WHERE clause for the set parts of `q`, with placeholders from `$first`.
 fn filter(q: &Query, first: usize) -> (String, Vec<String>) {
     let mut parts = Vec::new();

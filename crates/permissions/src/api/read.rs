@@ -29,6 +29,8 @@ pub fn routes() -> axum::Router<SharedPermissions> {
         .route("/relation-tuples/batch/check", post(batch_check))
         .route("/relation-tuples/expand", get(expand))
         .route("/namespaces", get(namespaces))
+        .route("/relation-tuples/list-objects", get(list_objects))
+        .route("/relation-tuples/list-subjects", get(list_subjects))
 }
 
 const DEFAULT_PAGE: usize = 100;
@@ -256,4 +258,150 @@ async fn namespaces(State(p): State<SharedPermissions>) -> Response {
         .map(|n| json!({"name": n}))
         .collect();
     Json(json!({"namespaces": names})).into_response()
+}
+
+/// `page_size` (1..=500, default 100) and the opaque `page_token` of a reverse lookup.
+fn reverse_page(
+    params: &std::collections::HashMap<String, String>,
+) -> Result<(usize, Option<String>), ApiError> {
+    let size = match params.get("page_size").map(String::as_str) {
+        None | Some("") => DEFAULT_PAGE,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "page_size must be an integer between 1 and {MAX_PAGE}"
+                )));
+            }
+        },
+    };
+    let after = match params.get("page_token").map(String::as_str) {
+        None | Some("") => None,
+        Some(t) => Some(
+            gatehouse_core::token::b64_url_decode(t)
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("gh1r:").map(str::to_string))
+                .ok_or_else(|| ApiError::bad_request("The page token is invalid."))?,
+        ),
+    };
+    Ok((size, after))
+}
+
+fn reverse_token(after: Option<String>) -> String {
+    after
+        .map(|a| gatehouse_core::token::b64_url(format!("gh1r:{a}").as_bytes()))
+        .unwrap_or_default()
+}
+
+fn check_error(e: CheckError) -> ApiError {
+    match e {
+        CheckError::UndefinedRelation {
+            namespace,
+            relation,
+        } => ApiError::bad_request(format!(
+            "relation {relation:?} does not exist in namespace {namespace:?}"
+        )),
+        CheckError::Store(e) => ApiError::internal(e),
+    }
+}
+
+/// `GET /relation-tuples/list-objects?namespace=&relation=&subject_id=|subject_set.*=`
+/// (gatehouse extension): the objects of a namespace on which the subject has the
+/// relation, paginated.
+async fn list_objects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let params = params(q.as_deref());
+        let depth = max_depth(&params)?;
+        let (size, after) = reverse_page(&params)?;
+        let query = Query::from_params(&params, &["page_size", "page_token", "max-depth"])
+            .map_err(|e| ApiError::bad_request(e.0))?;
+        let (Some(namespace), Some(relation), Some(subject)) =
+            (query.namespace, query.relation, query.subject)
+        else {
+            return Err(ApiError::bad_request(
+                "namespace, relation and a subject are required",
+            ));
+        };
+        if !p.namespaces.exists(&namespace) {
+            return Err(unknown_namespace(&namespace));
+        }
+        let page = p
+            .engine()
+            .list_objects(
+                &namespace,
+                &relation,
+                &subject,
+                p.depth(depth),
+                after.as_deref(),
+                size,
+            )
+            .await
+            .map_err(check_error)?;
+        Ok(
+            Json(json!({"objects": page.items, "next_page_token": reverse_token(page.next)}))
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /relation-tuples/list-subjects?namespace=&object=&relation=` (gatehouse
+/// extension): the subjects that have the relation on the object, paginated.
+async fn list_subjects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let params = params(q.as_deref());
+        let depth = max_depth(&params)?;
+        let (size, after) = reverse_page(&params)?;
+        let get = |k: &str| params.get(k).cloned();
+        let (Some(namespace), Some(object), Some(relation)) =
+            (get("namespace"), get("object"), get("relation"))
+        else {
+            return Err(ApiError::bad_request(
+                "namespace, object and relation are required",
+            ));
+        };
+        if let Some(k) = params.keys().find(|k| {
+            ![
+                "namespace",
+                "object",
+                "relation",
+                "page_size",
+                "page_token",
+                "max-depth",
+            ]
+            .contains(&k.as_str())
+        }) {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter {k:?}"
+            )));
+        }
+        if !p.namespaces.exists(&namespace) {
+            return Err(unknown_namespace(&namespace));
+        }
+        let set = SubjectSet {
+            namespace,
+            object,
+            relation,
+        };
+        let page = p
+            .engine()
+            .list_subjects(&set, p.depth(depth), after.as_deref(), size)
+            .await
+            .map_err(check_error)?;
+        let subjects: Vec<Value> = page
+            .items
+            .iter()
+            .map(|s| match s {
+                crate::tuple::Subject::Id(id) => json!({"subject_id": id}),
+                crate::tuple::Subject::Set(set) => json!({"subject_set": set}),
+            })
+            .collect();
+        Ok(
+            Json(json!({"subjects": subjects, "next_page_token": reverse_token(page.next)}))
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
 }

@@ -160,3 +160,87 @@ async fn opl_errors_have_positions_and_stop_start_up() {
         .unwrap();
     assert!(ok.get("errors").is_none(), "{ok}");
 }
+
+#[tokio::test]
+async fn reverse_lookups_answer_what_checks_answer() {
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = start(&backend, opl_config(dir.path(), MODEL)).await;
+        k.insert(TUPLES).await;
+        k.insert(&[
+            "Document:plan#parents@Folder:root",
+            "Document:secret#owners@User:bob",
+            "Folder:sub#parents@Folder:root",
+            "Document:deep#parents@Folder:sub",
+        ])
+        .await;
+        let get = |path: String| {
+            let http = k.http.clone();
+            async move {
+                http.get(path)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let objects = |subject: &str, token: &str, size: usize| {
+            let url = format!(
+                "{}/relation-tuples/list-objects?namespace=Document&relation=view&subject_set.namespace=User&subject_set.object={subject}&subject_set.relation=&page_size={size}&page_token={token}",
+                k.read
+            );
+            get(url)
+        };
+        let alice = objects("alice", "", 100).await;
+        assert_eq!(
+            alice["objects"],
+            serde_json::json!(["deep", "plan", "spec"]),
+            "{backend:?}"
+        );
+        let bob = objects("bob", "", 100).await;
+        assert_eq!(bob["objects"], serde_json::json!(["secret", "spec"]));
+        let dave = objects("dave", "", 100).await;
+        assert_eq!(
+            dave["objects"],
+            serde_json::json!(["deep", "plan"]),
+            "blocked on spec only"
+        );
+        let first = objects("alice", "", 2).await;
+        assert_eq!(first["objects"], serde_json::json!(["deep", "plan"]));
+        let token = first["next_page_token"].as_str().unwrap().to_string();
+        let second = objects("alice", &token, 2).await;
+        assert_eq!(second["objects"], serde_json::json!(["spec"]));
+        assert_eq!(second["next_page_token"], "");
+
+        let who = get(format!(
+            "{}/relation-tuples/list-subjects?namespace=Document&object=spec&relation=view",
+            k.read
+        ))
+        .await;
+        let names: Vec<String> = who["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["subject_set"]["object"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, vec!["alice", "bob", "carol", "erin"], "{who}");
+        for name in &names {
+            assert!(
+                k.allowed(&format!("Document:spec#view@User:{name}"), None)
+                    .await
+            );
+        }
+        let bad = k
+            .http
+            .get(format!(
+                "{}/relation-tuples/list-objects?namespace=Document&relation=view",
+                k.read
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400);
+    }
+}
