@@ -22,6 +22,8 @@ pub struct Permissions {
     pub config: Config,
     pub store: TupleStore,
     pub namespaces: Namespaces,
+    /// Request counts for the metrics port.
+    pub metrics: api::metrics::SharedMetrics,
 }
 
 pub type SharedPermissions = Arc<Permissions>;
@@ -44,6 +46,7 @@ impl Permissions {
             config,
             store,
             namespaces,
+            metrics: Default::default(),
         }))
     }
 

@@ -1,6 +1,7 @@
 //! Keto's REST API on three ports: read (list, check, expand, namespaces), write
 //! (`/admin/relation-tuples`) and OPL (syntax check). The read port cannot write.
 
+pub mod metrics;
 mod opl;
 mod read;
 mod write;
@@ -26,15 +27,36 @@ async fn ready(
 }
 
 pub fn read_router(p: SharedPermissions) -> axum::Router {
-    common(read::routes()).with_state(p)
+    counted(common(read::routes()).with_state(p.clone()), "read", &p)
 }
 
 pub fn write_router(p: SharedPermissions) -> axum::Router {
-    common(write::routes()).with_state(p)
+    counted(common(write::routes()).with_state(p.clone()), "write", &p)
 }
 
 pub fn opl_router(p: SharedPermissions) -> axum::Router {
-    common(opl::routes()).with_state(p)
+    counted(common(opl::routes()).with_state(p.clone()), "opl", &p)
+}
+
+/// The metrics port: `/metrics/prometheus` plus health and version.
+pub fn metrics_router(p: SharedPermissions) -> axum::Router {
+    let m = p.metrics.clone();
+    common(axum::Router::new()).with_state(p).merge(
+        axum::Router::new()
+            .route("/metrics/prometheus", get(metrics::render))
+            .with_state(m),
+    )
+}
+
+fn counted(router: axum::Router, api: &'static str, p: &SharedPermissions) -> axum::Router {
+    let counter = metrics::Counter {
+        api,
+        metrics: p.metrics.clone(),
+    };
+    router.layer(axum::middleware::from_fn_with_state(
+        counter,
+        metrics::count,
+    ))
 }
 
 /// Query parameters as a map; a repeated key keeps its first value.
