@@ -1,4 +1,5 @@
-"""Starts the release binary once per session from a kratos.yml, as a Kratos user would."""
+"""Starts the release binary once per session from a kratos.yml, as a Kratos user would, and
+its permissions service from a keto.yml with an OPL model, as a Keto user would."""
 
 import json
 import os
@@ -11,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import ory_keto_client as keto
 import ory_kratos_client as ory
 import pytest
 
@@ -153,12 +155,16 @@ def server(tmp_path_factory):
             time.sleep(0.1)
         yield Server(public=public, admin=admin, out=OUT)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def sdk(url: str) -> ory.ApiClient:
@@ -188,3 +194,144 @@ def courier(server) -> ory.CourierApi:
 @pytest.fixture
 def email() -> str:
     return f"user-{uuid.uuid4().hex[:12]}@example.org"
+
+
+# --- permissions (Keto) -------------------------------------------------------------------
+
+# The reference document/folder/group model (crates/permissions/tests/it/opl_model.rs).
+KETO_MODEL = """\
+import { Namespace, Context } from "@ory/keto-namespace-types"
+
+class User implements Namespace {}
+
+class Group implements Namespace {
+  related: {
+    members: (User | SubjectSet<Group, "members">)[]
+  }
+}
+
+class Folder implements Namespace {
+  related: {
+    parents: Folder[]
+    owners: User[]
+    viewers: (User | SubjectSet<Group, "members">)[]
+  }
+  permits = {
+    view: (ctx: Context): boolean =>
+      this.related.owners.includes(ctx.subject) ||
+      this.related.viewers.includes(ctx.subject) ||
+      this.related.parents.traverse((f) => f.permits.view(ctx)),
+  }
+}
+
+class Document implements Namespace {
+  related: {
+    parents: Folder[]
+    owners: User[]
+    editors: (User | SubjectSet<Group, "members">)[]
+    viewers: (User | SubjectSet<Group, "members">)[]
+    blocked: User[]
+  }
+  permits = {
+    edit: (ctx: Context): boolean =>
+      this.related.owners.includes(ctx.subject) || this.related.editors.includes(ctx.subject),
+    view: (ctx: Context): boolean =>
+      (this.permits.edit(ctx) ||
+        this.related.viewers.includes(ctx.subject) ||
+        this.related.parents.traverse((f) => f.permits.view(ctx))) &&
+      !this.related.blocked.includes(ctx.subject),
+  }
+}
+"""
+
+KETO_YML = """\
+version: v0.11.0
+dsn: sqlite://{dir}/keto.db?mode=rwc
+namespaces: {namespaces}
+serve:
+  read: {{host: 127.0.0.1, port: {read}}}
+  write: {{host: 127.0.0.1, port: {write}}}
+  opl: {{host: 127.0.0.1, port: {opl}}}
+  metrics: {{host: 127.0.0.1, port: {metrics}}}
+log:
+  level: info
+"""
+
+
+@dataclass
+class Keto:
+    read: str  # without a trailing slash, as the Keto SDK's host
+    write: str
+    opl: str
+
+
+def start_keto(tmp: Path, namespaces: str, log_name: str):
+    """Runs `gatehouse permissions serve -c keto.yml` until the generator is closed."""
+    binary = os.environ.get("GATEHOUSE_BIN")
+    if not binary or not os.access(binary, os.X_OK):
+        pytest.fail("GATEHOUSE_BIN must name the gatehouse binary (conformance/run.sh sets it)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    ports = {k: free_port() for k in ("read", "write", "opl", "metrics")}
+    (tmp / "keto.yml").write_text(KETO_YML.format(dir=tmp, namespaces=namespaces, **ports))
+    urls = {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}
+    # Keto's environment overrides (DSN, SERVE_READ_PORT, ...) must not redirect the file.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DSN", "NAMESPACES", "SERVE_", "LIMIT_"))}
+    log_path = OUT / log_name
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [binary, "permissions", "serve", "-c", str(tmp / "keto.yml")],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not (ready(urls["read"] + "/") and ready(urls["write"] + "/")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gatehouse permissions did not become ready:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield Keto(read=urls["read"], write=urls["write"], opl=urls["opl"])
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def keto_server(tmp_path_factory):
+    """The permissions service with the reference OPL model (namespaces.location)."""
+    tmp = tmp_path_factory.mktemp("keto")
+    (tmp / "namespaces.keto.ts").write_text(KETO_MODEL)
+    yield from start_keto(tmp, f"{{location: file://{tmp}/namespaces.keto.ts}}", "keto.log")
+
+
+@pytest.fixture(scope="session")
+def keto_list_server(tmp_path_factory):
+    """The permissions service with Keto's legacy namespace list (no rewrites)."""
+    tmp = tmp_path_factory.mktemp("keto-list")
+    yield from start_keto(tmp, "[{id: 0, name: app}]", "keto-list.log")
+
+
+def keto_sdk(url: str) -> keto.ApiClient:
+    return keto.ApiClient(keto.Configuration(host=url))
+
+
+@pytest.fixture(scope="session")
+def relationships_read(keto_server) -> keto.RelationshipApi:
+    """List tuples and namespaces (the read port)."""
+    return keto.RelationshipApi(keto_sdk(keto_server.read))
+
+
+@pytest.fixture(scope="session")
+def relationships_write(keto_server) -> keto.RelationshipApi:
+    """Create, patch and delete tuples (the write port)."""
+    return keto.RelationshipApi(keto_sdk(keto_server.write))
+
+
+@pytest.fixture(scope="session")
+def relationships_opl(keto_server) -> keto.RelationshipApi:
+    """`check_opl_syntax` (the OPL port)."""
+    return keto.RelationshipApi(keto_sdk(keto_server.opl))
+
+
+@pytest.fixture(scope="session")
+def permissions(keto_server) -> keto.PermissionApi:
+    """Check, batch check and expand (the read port)."""
+    return keto.PermissionApi(keto_sdk(keto_server.read))

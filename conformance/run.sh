@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Conformance suite: the official Ory SDK (ory-kratos-client) and headless Chromium against the
-# release binary. Creates or reuses a Python venv, builds the binary, runs pytest and exits
-# with its code. Output (server log, screenshots) goes to conformance/out/.
+# Conformance suite: the official Ory SDKs (ory-kratos-client, ory-keto-client) and headless
+# Chromium against the release binary. Creates or reuses a Python venv, builds the binary, runs
+# pytest and exits with its code. Output (server logs, screenshots) goes to conformance/out/.
 #   GATEHOUSE_VENV    venv to use (default ~/.cache/gatehouse-venv)
 #   CARGO_TARGET_DIR  cargo's target dir (cargo's own default when unset, as for `cargo run`)
 #   extra arguments are passed to pytest, e.g. conformance/run.sh -k login
