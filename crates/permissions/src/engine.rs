@@ -245,13 +245,10 @@ impl<'a> Engine<'a> {
     ) -> Boxed<'s, Value> {
         Box::pin(async move {
             let tuple = json!({"namespace": "", "object": "", "relation": "", "subject_set": set});
+            // Cut by depth or a cycle, or an object as subject: no children, which Keto's
+            // REST answer always calls a leaf.
             if depth <= 1 || path.contains(&set) || set.relation.is_empty() {
-                let kind = if set.relation.is_empty() {
-                    "leaf"
-                } else {
-                    "union"
-                };
-                return Ok(json!({"type": kind, "tuple": tuple}));
+                return Ok(json!({"type": "leaf", "tuple": tuple}));
             }
             path.push(set.clone());
             let mut children = Vec::new();
