@@ -14,7 +14,7 @@ paths, `https://api-N.example.org/v1/<.*>` and the like), to get the p50 latency
 
 Usage (from the repository root; builds the release binaries first):
 
-  python3 bench/proxy.py                       # 3 interleaved rounds of 10 s per row
+  python3 bench/proxy.py                       # 5 interleaved rounds of 6 s per row, ~5 min
   python3 bench/proxy.py --rounds 1 --duration 5   # quicker, noisier
   python3 bench/proxy.py --out BENCHMARKS.md   # also append the Markdown section
 
@@ -92,6 +92,11 @@ def cpu_ticks(pids):
         except FileNotFoundError:
             pass
     return total
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
 
 
 def tree(pid):
@@ -206,8 +211,8 @@ def rules(count, upstream):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--duration", type=int, default=10, help="seconds per measured row (default 10)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; figures are medians (default 3)")
+    ap.add_argument("--duration", type=int, default=6, help="seconds per measured row (default 6)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds; figures are medians (default 5)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per target before measuring")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections for the throughput rows")
     ap.add_argument("--rules", type=int, default=10_000, help="rules in the large rule set (default 10000)")
@@ -268,7 +273,7 @@ def main():
         cookie = f"Cookie: ory_kratos_session={done['session_token']}"
 
         # Two proxies: the same two rules among 10 and among 10,000.
-        proxies = {}
+        proxies, ready = {}, {}
         for count in (10, args.rules):
             d = os.path.join(tmp, f"proxy-{count}")
             os.makedirs(d)
@@ -290,10 +295,12 @@ def main():
                     "authorizers": {"allow": {"enabled": True}},
                     "mutators": {"noop": {"enabled": True}, "header": {"enabled": True, "config": {"headers": {}}}},
                 }, f)
+            t0 = time.time()
             p = b.start([gatehouse, "proxy", "serve", "-c", os.path.join(d, "oathkeeper.json")], env=env,
                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "proxy.log"), "w"))
             proxies[count] = (f"http://127.0.0.1:{pp}", f"http://127.0.0.1:{ap_}", p)
             wait_ready(f"http://127.0.0.1:{ap_}/health/ready")
+            ready[count] = time.time() - t0
 
         # nginx in front of the same upstream: one worker, upstream keepalive, no request cap
         # on either side (gatehouse has none), the X-Forwarded-* headers gatehouse also sets.
@@ -374,9 +381,9 @@ http {{
         ]
         latency = [
             ("direct", "upstream directly", upstream + "/", [], [hello.pid]),
-            ("nginx", "nginx proxy_pass (keepalive)", ng_url + "/", [], [ng.pid, hello.pid]),
             ("rules10", "gatehouse, anonymous, 10 rules", p10 + "/", [f"Host: {ANON_HOST}"], [proc10.pid, hello.pid]),
             ("rulesbig", f"gatehouse, anonymous, {args.rules:,} rules", pbig + "/", [f"Host: {ANON_HOST}"], [procbig.pid, hello.pid]),
+            ("nginx", "nginx proxy_pass (keepalive)", ng_url + "/", [], [ng.pid, hello.pid]),
             ("session", "gatehouse, cookie_session + header mutator", p10 + "/", [f"Host: {SESSION_HOST}", cookie],
              [proc10.pid, hello.pid, identity.pid]),
         ]
@@ -395,6 +402,8 @@ http {{
                           f"{res['rps']:.0f} req/s, p50 {fmt_us(res['p50'])}, p99 {fmt_us(res['p99'])}, "
                           f"server CPU {res['cpu_per_req']:.1f} µs/req, failed {res['failed']}", flush=True)
         load_after = os.getloadavg()
+        rss = {count: rss_mib(p.pid) for count, (_, _, p) in proxies.items()}
+        rss["nginx"] = sum(rss_mib(q) for q in tree(ng.pid))
         elapsed = time.time() - started
 
         def med(kind, key, field):
@@ -406,15 +415,18 @@ http {{
         def s(kind, key, i, field):
             return samples[(kind, key)][i][field]
 
-        anon_ratio = med("t", "anonymous", "rps") / med("t", "nginx", "rps")
-        sess_ratio = med("t", "session", "rps") / med("t", "nginx", "rps")
-        add10 = med("l", "rules10", "p50") - med("l", "direct", "p50")
-        addbig = med("l", "rulesbig", "p50") - med("l", "direct", "p50")
-        scale_ratio = addbig / add10 if add10 > 0 else float("inf")
+        # Each ratio is taken within a round (its rows ran a minute apart at most), then the
+        # median over rounds: a slow change in the machine's other load cancels out.
         anon_rounds = per_round(lambda i: s("t", "anonymous", i, "rps") / s("t", "nginx", i, "rps"))
         sess_rounds = per_round(lambda i: s("t", "session", i, "rps") / s("t", "nginx", i, "rps"))
-        scale_rounds = per_round(lambda i: (s("l", "rulesbig", i, "p50") - s("l", "direct", i, "p50"))
-                                 / max(s("l", "rules10", i, "p50") - s("l", "direct", i, "p50"), 1e-9))
+        add10_rounds = per_round(lambda i: s("l", "rules10", i, "p50") - s("l", "direct", i, "p50"))
+        addbig_rounds = per_round(lambda i: s("l", "rulesbig", i, "p50") - s("l", "direct", i, "p50"))
+        scale_rounds = [big / max(small, 1e-9) for big, small in zip(addbig_rounds, add10_rounds)]
+        anon_ratio = statistics.median(anon_rounds)
+        sess_ratio = statistics.median(sess_rounds)
+        scale_ratio = statistics.median(scale_rounds)
+        add10 = statistics.median(add10_rounds)
+        addbig = statistics.median(addbig_rounds)
         failed = sum(x["failed"] for v in samples.values() for x in v)
 
         with open("/proc/cpuinfo") as f:
@@ -440,7 +452,8 @@ http {{
             f"{load_after[0]:.2f} after; {elapsed / 60:.1f} min in all.",
             "",
             f"Command: `{cmd}` ({args.rounds} interleaved round(s) of {args.duration} s per row after "
-            f"{args.warmup} s of warm-up; medians over the rounds).",
+            f"{args.warmup} s of warm-up; each figure is the median over the rounds, each ratio the median "
+            "of the ratios taken within a round).",
             "",
             f"Throughput, wrk -c{c}:",
             "",
@@ -470,12 +483,18 @@ http {{
             "Server CPU per request: CPU time of the processes on the path (proxy or nginx, the "
             "upstream, and the identity service for cookie_session) over the requests served.",
             "",
-            "| ratio (same run) | value | target | per round | verdict |",
+            "| ratio (same run, median of rounds) | value | target | per round | verdict |",
             "|---|---|---|---|---|",
             f"| anonymous rule req/s / nginx req/s | {anon_ratio:.2f} | ≥ 0.8 | {rr(anon_rounds)} | {verdict(anon_ratio >= 0.8)} |",
             f"| cookie_session req/s / nginx req/s | {sess_ratio:.2f} | ≥ 0.5 | {rr(sess_rounds)} | {verdict(sess_ratio >= 0.5)} |",
-            f"| p50 added, {args.rules:,} rules / 10 rules ({fmt_us(addbig)} / {fmt_us(add10)}) | {scale_ratio:.2f} | ≤ 2 | "
+            f"| p50 added, {args.rules:,} rules / 10 rules (medians {fmt_us(addbig)} / {fmt_us(add10)}) | {scale_ratio:.2f} | ≤ 2 | "
             f"{rr(scale_rounds)} | {verdict(scale_ratio <= 2)} |",
+            "",
+        ]
+        lines += [
+            f"Memory after the run (RSS): gatehouse proxy with 10 rules {rss[10]:.1f} MiB, with "
+            f"{args.rules:,} rules {rss[args.rules]:.1f} MiB (ready {ready[args.rules]:.1f} s after start, "
+            f"10 rules {ready[10]:.1f} s); nginx master and worker {rss['nginx']:.1f} MiB.",
             "",
         ]
         report = "\n".join(lines)
