@@ -94,6 +94,13 @@ def cpu_ticks(pids):
     return total
 
 
+def machine_ticks():
+    """All CPUs: time in user, nice and system mode (what processes are charged), and steal."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2], v[7]
+
+
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
@@ -120,6 +127,12 @@ class Bench:
         self.load_cpus = args.load_cpus if self.pin else None
         self.server_cpus = args.server_cpus if self.pin else None
         self.wrk_threads = len(parse_cpus(args.load_cpus)) if self.pin else 1
+        # CPU seconds that processes other than ours used during the measured runs, and
+        # what the hypervisor took (steal): how much the machine was shared.
+        self.other_cpu = self.steal = self.wall = 0.0
+
+    def reset_accounting(self):
+        self.other_cpu = self.steal = self.wall = 0.0
 
     def pinned(self, cpus, cmd):
         return (["taskset", "-c", cpus] + cmd) if cpus else cmd
@@ -146,9 +159,15 @@ class Bench:
             cmd += ["-H", h]
         cmd = self.pinned(self.load_cpus, cmd + [url])
         pids = [q for p in pids for q in tree(p)]
-        before = cpu_ticks(pids)
+        ours = [q for p in self.procs for q in tree(p.pid)]
+        before, ours_before, machine_before, kids_before = cpu_ticks(pids), cpu_ticks(ours), machine_ticks(), os.times()
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         cpu = (cpu_ticks(pids) - before) / TICK
+        machine, kids = machine_ticks(), os.times()
+        wrk_cpu = (kids.children_user - kids_before.children_user) + (kids.children_system - kids_before.children_system)
+        self.other_cpu += max(0.0, (machine[0] - machine_before[0]) / TICK - (cpu_ticks(ours) - ours_before) / TICK - wrk_cpu)
+        self.steal += (machine[1] - machine_before[1]) / TICK
+        self.wall += seconds
         total = int(re.search(r"(\d+) requests in", out).group(1))
         lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -392,6 +411,7 @@ http {{
         for _, _, url, hdrs, _ in latency:
             b.wrk(url, args.warmup, 1, hdrs)
 
+        b.reset_accounting()
         samples = {("t", k): [] for k, *_ in throughput} | {("l", k): [] for k, *_ in latency}
         for r in range(args.rounds):
             for kind, rows, conns in (("t", throughput, c), ("l", latency, 1)):
@@ -441,6 +461,10 @@ http {{
         rows_l = [(label, samples[("l", key)]) for key, label, *_ in latency]
         direct_p50 = med("l", "direct", "p50")
 
+        busy_share = b.other_cpu / b.wall / os.cpu_count() + b.steal / b.wall / os.cpu_count()
+        busy = (" — **the machine was busy: these figures are not reliable, run again on a quiet machine**"
+                if busy_share > 0.10 else "")
+
         def verdict(ok):
             return "met" if ok else "**missed**"
 
@@ -449,7 +473,9 @@ http {{
             "",
             f"Machine: {os.cpu_count()} CPUs ({model.group(1).strip() if model else platform.processor()}), "
             f"Linux {platform.release()}; {pin}. Load average {load_before[0]:.2f} before, "
-            f"{load_after[0]:.2f} after; {elapsed / 60:.1f} min in all.",
+            f"{load_after[0]:.2f} after; during the measurements other processes used "
+            f"{100 * b.other_cpu / b.wall / os.cpu_count():.0f}% of the machine's CPU time and the hypervisor "
+            f"took {100 * b.steal / b.wall / os.cpu_count():.0f}% (steal){busy}; {elapsed / 60:.1f} min in all.",
             "",
             f"Command: `{cmd}` ({args.rounds} interleaved round(s) of {args.duration} s per row after "
             f"{args.warmup} s of warm-up; each figure is the median over the rounds, each ratio the median "
