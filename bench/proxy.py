@@ -17,12 +17,14 @@ Usage (from the repository root; builds the release binaries first):
   python3 bench/proxy.py                       # 5 interleaved rounds of 6 s per row, ~5 min
   python3 bench/proxy.py --rounds 1 --duration 5   # quicker, noisier
   python3 bench/proxy.py --out BENCHMARKS.md   # also append the Markdown section
+  python3 bench/proxy.py --hold                # start and check everything, wait (for perf)
 
 Needs wrk and nginx (Debian packages `wrk` and `nginx-light`), taskset (util-linux). With two
 or more CPUs, wrk runs on CPU 0 and every server (upstream, proxies, nginx, identity) on CPU 1
 (`--load-cpus`, `--server-cpus`), so each proxy competes with its upstream for the same core
 and never with the load generator. Rows are interleaved by round and each figure is the median
 over the rounds, so a burst of other load on the machine moves one sample, not a whole row.
+The report says how much CPU time other processes took meanwhile and flags the run past 10%.
 Prints the Markdown section; exits non-zero if a request failed.
 """
 
