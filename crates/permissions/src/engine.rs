@@ -115,14 +115,13 @@ impl<'a> Engine<'a> {
             if self.store.exists(&direct).await? {
                 return Ok(Verdict::Allowed);
             }
+            // Objects as subjects (`User:alice`) are left out: only the direct lookup above
+            // can match them, and they must not use up the width limit.
             for set in self
                 .store
-                .subject_sets(ns, obj, rel, self.max_width)
+                .subject_sets(ns, obj, rel, true, self.max_width)
                 .await?
             {
-                if set.relation.is_empty() {
-                    continue; // an object as subject: only the direct lookup can match it
-                }
                 let next = (set.namespace, set.object, set.relation);
                 match self
                     .check_node(next, subject, depth - 1, path.clone())
@@ -200,7 +199,7 @@ impl<'a> Engine<'a> {
                     let mut unknown = false;
                     for set in self
                         .store
-                        .subject_sets(ns, obj, relation, self.max_width)
+                        .subject_sets(ns, obj, relation, false, self.max_width)
                         .await?
                     {
                         let node = (set.namespace, set.object, computed.clone());

@@ -192,18 +192,26 @@ impl TupleStore {
         Ok(row.is_some())
     }
 
-    /// The subject sets stored on `(namespace, object, relation)`, at most `limit`.
+    /// The subject sets stored on `(namespace, object, relation)`, at most `limit`. With
+    /// `with_relation`, only sets that name a relation (`Group:eng#members`, which a check
+    /// expands); without, objects as subjects too (`Folder:root`, which a traverse follows).
+    /// Leaving the objects out when they are not wanted keeps them from using up `limit`.
     pub async fn subject_sets(
         &self,
         namespace: &str,
         object: &str,
         relation: &str,
+        with_relation: bool,
         limit: usize,
     ) -> Result<Vec<SubjectSet>, StoreError> {
-        let rows: Vec<(String, String, String)> = on_pool!(self.db.reader(), p => sqlx::query_as(
+        let sql = if with_relation {
             "SELECT subject_set_namespace, subject_set_object, subject_set_relation FROM permission_relation_tuples \
-             WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject_id IS NULL ORDER BY subject LIMIT $4",
-        )
+             WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject_id IS NULL AND subject_set_relation <> '' ORDER BY subject LIMIT $4"
+        } else {
+            "SELECT subject_set_namespace, subject_set_object, subject_set_relation FROM permission_relation_tuples \
+             WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject_id IS NULL ORDER BY subject LIMIT $4"
+        };
+        let rows: Vec<(String, String, String)> = on_pool!(self.db.reader(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(namespace)
         .bind(object)
         .bind(relation)
