@@ -231,7 +231,7 @@ def rules(count, upstream):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=6, help="seconds per measured row (default 6)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds; figures are medians (default 5)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per target before measuring")
