@@ -44,50 +44,7 @@ import argparse, concurrent.futures, http.client, json, os, platform, random, re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-MODEL = """\
-import { Namespace, Context } from "@ory/keto-namespace-types"
-
-class User implements Namespace {}
-
-class Group implements Namespace {
-  related: {
-    members: (User | SubjectSet<Group, "members">)[]
-  }
-}
-
-class Folder implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-  }
-  permits = {
-    view: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) ||
-      this.related.viewers.includes(ctx.subject) ||
-      this.related.parents.traverse((f) => f.permits.view(ctx)),
-  }
-}
-
-class Document implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    editors: (User | SubjectSet<Group, "members">)[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-    blocked: User[]
-  }
-  permits = {
-    edit: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) || this.related.editors.includes(ctx.subject),
-    view: (ctx: Context): boolean =>
-      (this.permits.edit(ctx) ||
-        this.related.viewers.includes(ctx.subject) ||
-        this.related.parents.traverse((f) => f.permits.view(ctx))) &&
-      !this.related.blocked.includes(ctx.subject),
-  }
-}
-"""
+MODEL = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "crates/permissions/tests/fixtures/documents.keto.ts")).read()
 
 SAMPLES = 1000  # checks of each kind, picked at random by wrk
 

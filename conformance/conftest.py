@@ -3,6 +3,7 @@ its permissions service from a keto.yml with an OPL model, as a Keto user would.
 
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -198,51 +199,8 @@ def email() -> str:
 
 # --- permissions (Keto) -------------------------------------------------------------------
 
-# The reference document/folder/group model (crates/permissions/tests/it/opl_model.rs).
-KETO_MODEL = """\
-import { Namespace, Context } from "@ory/keto-namespace-types"
-
-class User implements Namespace {}
-
-class Group implements Namespace {
-  related: {
-    members: (User | SubjectSet<Group, "members">)[]
-  }
-}
-
-class Folder implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-  }
-  permits = {
-    view: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) ||
-      this.related.viewers.includes(ctx.subject) ||
-      this.related.parents.traverse((f) => f.permits.view(ctx)),
-  }
-}
-
-class Document implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    editors: (User | SubjectSet<Group, "members">)[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-    blocked: User[]
-  }
-  permits = {
-    edit: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) || this.related.editors.includes(ctx.subject),
-    view: (ctx: Context): boolean =>
-      (this.permits.edit(ctx) ||
-        this.related.viewers.includes(ctx.subject) ||
-        this.related.parents.traverse((f) => f.permits.view(ctx))) &&
-      !this.related.blocked.includes(ctx.subject),
-  }
-}
-"""
+# The reference document/folder/group model, shared with the Rust tests and the benchmark.
+KETO_MODEL = (pathlib.Path(__file__).resolve().parent.parent / "crates/permissions/tests/fixtures/documents.keto.ts").read_text()
 
 KETO_YML = """\
 version: v0.11.0

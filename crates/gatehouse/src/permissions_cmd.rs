@@ -249,17 +249,7 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             q.append_pair("namespace", &namespace)
                 .append_pair("relation", &relation);
-            match gatehouse_permissions::tuple::parse_subject(&subject) {
-                Some(gatehouse_permissions::tuple::Subject::Id(id)) => {
-                    q.append_pair("subject_id", &id);
-                }
-                Some(gatehouse_permissions::tuple::Subject::Set(s)) => {
-                    q.append_pair("subject_set.namespace", &s.namespace)
-                        .append_pair("subject_set.object", &s.object)
-                        .append_pair("subject_set.relation", &s.relation);
-                }
-                None => bail!("the subject is empty"),
-            }
+            subject_params(&mut q, &subject)?;
             page_params(&mut q, page_size, page_token);
             let page = Client::read(&target)
                 .await?
@@ -351,6 +341,25 @@ pub async fn build(
         .await?,
     ];
     Ok((p, listeners))
+}
+
+/// `subject_id=` or the three `subject_set.*=` parameters for a subject in text form.
+fn subject_params(
+    q: &mut url::form_urlencoded::Serializer<'_, String>,
+    subject: &str,
+) -> anyhow::Result<()> {
+    match gatehouse_permissions::tuple::parse_subject(subject) {
+        Some(gatehouse_permissions::tuple::Subject::Id(id)) => {
+            q.append_pair("subject_id", &id);
+        }
+        Some(gatehouse_permissions::tuple::Subject::Set(s)) => {
+            q.append_pair("subject_set.namespace", &s.namespace)
+                .append_pair("subject_set.object", &s.object)
+                .append_pair("subject_set.relation", &s.relation);
+        }
+        None => bail!("the subject is empty"),
+    }
+    Ok(())
 }
 
 fn page_params(
@@ -491,21 +500,12 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
                 }
             }
             if let Some(set) = subject_set {
-                match gatehouse_permissions::tuple::parse_subject(&set) {
-                    Some(gatehouse_permissions::tuple::Subject::Set(s)) => {
-                        q.append_pair("subject_set.namespace", &s.namespace)
-                            .append_pair("subject_set.object", &s.object)
-                            .append_pair("subject_set.relation", &s.relation);
-                    }
-                    _ => bail!("--subject-set must be ns:obj#rel, got {set:?}"),
+                if !set.contains(':') {
+                    bail!("--subject-set must be ns:obj#rel, got {set:?}");
                 }
+                subject_params(&mut q, &set)?;
             }
-            if let Some(n) = page_size {
-                q.append_pair("page_size", &n.to_string());
-            }
-            if let Some(t) = page_token {
-                q.append_pair("page_token", &t);
-            }
+            page_params(&mut q, page_size, page_token);
             let page = Client::read(&target)
                 .await?
                 .send("GET", &format!("/relation-tuples?{}", q.finish()), None)

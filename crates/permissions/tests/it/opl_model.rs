@@ -5,50 +5,9 @@
 use crate::harness::{backends, opl_config, start};
 use serde_json::Value;
 
-pub const MODEL: &str = r#"
-import { Namespace, Context } from "@ory/keto-namespace-types"
-
-class User implements Namespace {}
-
-class Group implements Namespace {
-  related: {
-    members: (User | SubjectSet<Group, "members">)[]
-  }
-}
-
-class Folder implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-  }
-  permits = {
-    view: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) ||
-      this.related.viewers.includes(ctx.subject) ||
-      this.related.parents.traverse((f) => f.permits.view(ctx)),
-  }
-}
-
-class Document implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    editors: (User | SubjectSet<Group, "members">)[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-    blocked: User[]
-  }
-  permits = {
-    edit: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) || this.related.editors.includes(ctx.subject),
-    view: (ctx: Context): boolean =>
-      (this.permits.edit(ctx) ||
-        this.related.viewers.includes(ctx.subject) ||
-        this.related.parents.traverse((f) => f.permits.view(ctx))) &&
-      !this.related.blocked.includes(ctx.subject),
-  }
-}
-"#;
+/// The reference's model (also parsed in the OPL unit tests, the conformance suite and the
+/// benchmark).
+pub const MODEL: &str = include_str!("../fixtures/documents.keto.ts");
 
 const TUPLES: &[&str] = &[
     "Group:eng#members@User:alice",

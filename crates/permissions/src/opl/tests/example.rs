@@ -4,49 +4,8 @@
 use super::{and, cs, not, ok, or, plain, set, ttu};
 use crate::opl::{Namespace, Relation};
 
-pub(super) const EXAMPLE: &str = r#"import { Namespace, Context } from "@ory/keto-namespace-types"
-
-class User implements Namespace {}
-
-class Group implements Namespace {
-  related: {
-    members: (User | SubjectSet<Group, "members">)[]
-  }
-}
-
-class Folder implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-  }
-  permits = {
-    view: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) ||
-      this.related.viewers.includes(ctx.subject) ||
-      this.related.parents.traverse((f) => f.permits.view(ctx)),
-  }
-}
-
-class Document implements Namespace {
-  related: {
-    parents: Folder[]
-    owners: User[]
-    editors: (User | SubjectSet<Group, "members">)[]
-    viewers: (User | SubjectSet<Group, "members">)[]
-    blocked: User[]
-  }
-  permits = {
-    edit: (ctx: Context): boolean =>
-      this.related.owners.includes(ctx.subject) || this.related.editors.includes(ctx.subject),
-    view: (ctx: Context): boolean =>
-      (this.permits.edit(ctx) ||
-        this.related.viewers.includes(ctx.subject) ||
-        this.related.parents.traverse((f) => f.permits.view(ctx))) &&
-      !this.related.blocked.includes(ctx.subject),
-  }
-}
-"#;
+/// The model, shared with the integration tests, the conformance suite and the benchmark.
+pub(super) const EXAMPLE: &str = include_str!("../../../tests/fixtures/documents.keto.ts");
 
 fn related(name: &str, types: Vec<crate::opl::SubjectType>) -> Relation {
     Relation {
