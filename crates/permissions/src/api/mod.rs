@@ -59,6 +59,27 @@ fn counted(router: axum::Router, api: &'static str, p: &SharedPermissions) -> ax
     ))
 }
 
+/// Request bodies are read up to this size.
+const MAX_BODY: usize = 4 << 20;
+
+/// A request body of at most [`MAX_BODY`] bytes; a larger one is a 413 in Ory's envelope
+/// (axum's own limit would answer in plain text).
+pub(crate) struct Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = gatehouse_core::ApiError;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map(Body)
+            .map_err(|_| {
+                gatehouse_core::ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+                    .reason(format!("The request body exceeds {MAX_BODY} bytes."))
+            })
+    }
+}
+
 /// Query parameters as a map; a repeated key keeps its first value.
 pub(crate) fn params(q: Option<&str>) -> std::collections::HashMap<String, String> {
     let mut m = std::collections::HashMap::new();

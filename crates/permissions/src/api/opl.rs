@@ -3,7 +3,6 @@
 
 use crate::SharedPermissions;
 use axum::Json;
-use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -11,7 +10,7 @@ pub fn routes() -> axum::Router<SharedPermissions> {
     axum::Router::new().route("/opl/syntax/check", post(check))
 }
 
-async fn check(body: Bytes) -> Response {
+async fn check(super::Body(body): super::Body) -> Response {
     let source = String::from_utf8_lossy(&body);
     Json(crate::opl::check_syntax(&source)).into_response()
 }

@@ -6,7 +6,6 @@ use crate::SharedPermissions;
 use crate::engine::CheckError;
 use crate::tuple::{Query, RelationTuple, SubjectSet, TupleBody};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -107,7 +106,7 @@ fn max_depth(params: &std::collections::HashMap<String, String>) -> Result<Optio
 async fn check(
     p: SharedPermissions,
     q: Option<String>,
-    body: Option<Bytes>,
+    body: Option<axum::body::Bytes>,
     mirror: bool,
 ) -> Response {
     let result: Result<Response, ApiError> = async {
@@ -159,7 +158,7 @@ async fn check_get_mirror(State(p): State<SharedPermissions>, RawQuery(q): RawQu
 async fn check_post_mirror(
     State(p): State<SharedPermissions>,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    super::Body(body): super::Body,
 ) -> Response {
     check(p, q, Some(body), true).await
 }
@@ -169,7 +168,7 @@ async fn check_get_openapi(State(p): State<SharedPermissions>, RawQuery(q): RawQ
 async fn check_post_openapi(
     State(p): State<SharedPermissions>,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    super::Body(body): super::Body,
 ) -> Response {
     check(p, q, Some(body), false).await
 }
@@ -184,7 +183,7 @@ struct BatchBody {
 async fn batch_check(
     State(p): State<SharedPermissions>,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    super::Body(body): super::Body,
 ) -> Response {
     let result: Result<Response, ApiError> = async {
         let depth = max_depth(&params(q.as_deref()))?;

@@ -7,7 +7,6 @@ use crate::SharedPermissions;
 use crate::store::Change;
 use crate::tuple::{Query, RelationTuple, TupleBody};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -45,7 +44,7 @@ fn parse_body(body: &[u8]) -> Result<(TupleBody, RelationTuple), ApiError> {
 }
 
 /// `PUT`: 201 with the tuple and where to read it.
-async fn create(State(p): State<SharedPermissions>, body: Bytes) -> Response {
+async fn create(State(p): State<SharedPermissions>, super::Body(body): super::Body) -> Response {
     let result: Result<Response, ApiError> = async {
         let (echo, t) = parse_body(&body)?;
         known(&p, &t)?;
@@ -86,7 +85,7 @@ fn location_query(t: &RelationTuple) -> String {
 async fn delete(
     State(p): State<SharedPermissions>,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    super::Body(body): super::Body,
 ) -> Response {
     let result: Result<Response, ApiError> = async {
         if !body.is_empty() {
@@ -122,7 +121,7 @@ struct Delta {
 }
 
 /// `PATCH`: inserts and deletes, all or nothing.
-async fn patch(State(p): State<SharedPermissions>, body: Bytes) -> Response {
+async fn patch(State(p): State<SharedPermissions>, super::Body(body): super::Body) -> Response {
     let result: Result<Response, ApiError> = async {
         let deltas: Vec<Delta> = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;

@@ -302,3 +302,43 @@ async fn many_direct_members_do_not_hide_a_nested_group() {
         assert!(k.allowed("groups:team#members@users:u042", None).await);
     }
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_413_in_the_envelope_and_write_nothing() {
+    let k = start(&Backend::Sqlite, legacy(&["docs"])).await;
+    let huge = format!(
+        r#"{{"namespace":"docs","object":"a","relation":"r","subject_id":"{}"}}"#,
+        "x".repeat(5 << 20)
+    );
+    for (method, url) in [
+        (
+            reqwest::Method::PUT,
+            format!("{}/admin/relation-tuples", k.write),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{}/relation-tuples/check", k.read),
+        ),
+    ] {
+        let r = k
+            .http
+            .request(method, url.clone())
+            .body(huge.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{url}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], 413, "{url}: {body}");
+    }
+    let list: Value = k
+        .http
+        .get(format!("{}/relation-tuples?namespace=docs", k.read))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["relation_tuples"], json!([]));
+}
