@@ -6,6 +6,10 @@
   session    wrk -> gatehouse proxy serve (cookie_session against a real
              `gatehouse identity serve --dev`, header mutator X-User-Email from
              `{{ print .Subject }}` with subject_from identity.traits.email) -> hello
+  all in one the same session rule in `gatehouse serve` (identity and proxy in one process,
+             the whoami call answered in-process) -> hello
+  bare       wrk -> bench/hello's bare-proxy (axum + hyper-util, nothing between) -> hello:
+             the floor of the HTTP stack gatehouse's proxy is built on
   nginx      wrk -> nginx proxy_pass (1 worker, keepalive to the upstream) -> hello
 
 Throughput rows use wrk -c32; latency rows use wrk -t1 -c1 against the direct upstream, nginx,
@@ -252,10 +256,11 @@ def main():
     if not nginx:
         raise SystemExit("nginx is not installed: apt-get install nginx-light")
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "gatehouse", "-p", "gatehouse-bench-hello"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "gatehouse", "-p", "gatehouse-bench-hello", "--bins"], cwd=ROOT, check=True)
     tdir = target_dir()
     gatehouse = os.path.join(tdir, "release", "gatehouse")
     hello_bin = os.path.join(tdir, "release", "gatehouse-bench-hello")
+    bare_bin = os.path.join(tdir, "release", "bare-proxy")
 
     # SIGTERM (and SIGINT, even when started in the background) unwind through `finally`, so
     # the servers are stopped with the script.
@@ -323,6 +328,32 @@ def main():
             wait_ready(f"http://127.0.0.1:{ap_}/health/ready")
             ready[count] = time.time() - t0
 
+        # All in one: `gatehouse serve` with the identity service (same database, so the same
+        # session) and the proxy (the 10 rules) in one process; cookie_session's whoami call
+        # then goes to the identity router in-process instead of over loopback HTTP.
+        aio_pub, aio_adm, aio_pp, aio_ap = free_port(), free_port(), free_port(), free_port()
+        with open(kratos) as f:
+            aio_identity = json.load(f)
+        aio_identity["serve"] = {"public": {"host": "127.0.0.1", "port": aio_pub}, "admin": {"host": "127.0.0.1", "port": aio_adm}}
+        with open(os.path.join(tmp, "proxy-10", "oathkeeper.json")) as f:
+            aio_proxy = json.load(f)
+        aio_proxy["serve"] = {"proxy": {"host": "127.0.0.1", "port": aio_pp}, "api": {"host": "127.0.0.1", "port": aio_ap}}
+        aio_proxy["authenticators"]["cookie_session"]["config"]["check_session_url"] = f"http://127.0.0.1:{aio_pub}/sessions/whoami"
+        aio_conf = os.path.join(tmp, "all-in-one.json")
+        with open(aio_conf, "w") as f:
+            json.dump({"identity": aio_identity, "proxy": aio_proxy}, f)
+        aio = b.start([gatehouse, "serve", "--dev", "-c", aio_conf], cwd=tmp, env=env,
+                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "all-in-one.log"), "w"))
+        aio_url, aio_api = f"http://127.0.0.1:{aio_pp}", f"http://127.0.0.1:{aio_ap}"
+        wait_ready(aio_api + "/health/ready")
+
+        # The floor: axum in front of hyper-util's pooled client with nothing between
+        # (bench/hello/src/bin/bare-proxy.rs), the HTTP stack gatehouse's proxy is built on.
+        bare_port = free_port()
+        bare = b.start([bare_bin, f"127.0.0.1:{bare_port}", f"127.0.0.1:{up_port}"])
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        wait_ready(bare_url + "/")
+
         # nginx in front of the same upstream: one worker, upstream keepalive, no request cap
         # on either side (gatehouse has none), the X-Forwarded-* headers gatehouse also sets.
         ng_port = free_port()
@@ -367,24 +398,27 @@ http {{
         # e-mail in the header (asked through the decisions API, which returns the headers).
         for url, hdrs in ((p10 + "/", {"Host": ANON_HOST}), (pbig + "/", {"Host": ANON_HOST}),
                           (p10 + "/", {"Host": SESSION_HOST, "Cookie": cookie.split(": ", 1)[1]}),
-                          (ng_url + "/", {})):
+                          (aio_url + "/", {"Host": SESSION_HOST, "Cookie": cookie.split(": ", 1)[1]}),
+                          (bare_url + "/", {}), (ng_url + "/", {})):
             status, _, body = get(url, hdrs)
             if status != 200 or body != b"hello, world":
                 raise SystemExit(f"{url} {hdrs}: {status} {body!r}")
-        status, headers, _ = get(api10 + "/decisions/", {"Host": SESSION_HOST, "Cookie": cookie.split(": ", 1)[1]})
-        if status != 200 or headers.get("X-User-Email") != EMAIL:
-            raise SystemExit(f"decisions for the session rule: {status} {headers}")
-        # Without the cookie the session rule must refuse (the pipeline really runs).
-        try:
-            get(p10 + "/", {"Host": SESSION_HOST})
-            raise SystemExit("the session rule let a request without a cookie through")
-        except urllib.error.HTTPError as e:
-            if e.code != 401:
-                raise SystemExit(f"the session rule without a cookie answered {e.code}, not 401")
+        for api, proxy in ((api10, p10), (aio_api, aio_url)):
+            status, headers, _ = get(api + "/decisions/", {"Host": SESSION_HOST, "Cookie": cookie.split(": ", 1)[1]})
+            if status != 200 or headers.get("X-User-Email") != EMAIL:
+                raise SystemExit(f"decisions for the session rule ({api}): {status} {headers}")
+            # Without the cookie the session rule must refuse (the pipeline really runs).
+            try:
+                get(proxy + "/", {"Host": SESSION_HOST})
+                raise SystemExit(f"the session rule ({proxy}) let a request without a cookie through")
+            except urllib.error.HTTPError as e:
+                if e.code != 401:
+                    raise SystemExit(f"the session rule ({proxy}) without a cookie answered {e.code}, not 401")
 
         if args.hold:
             print(f"upstream {upstream} (pid {hello.pid})\nidentity {kratos_url} (pid {identity.pid})\n"
                   f"proxy, 10 rules {p10} (pid {proc10.pid})\nproxy, {args.rules} rules {pbig} (pid {procbig.pid})\n"
+                  f"all in one {aio_url} (pid {aio.pid})\nbare proxy {bare_url} (pid {bare.pid})\n"
                   f"nginx {ng_url} (pid {ng.pid})\nheaders: 'Host: {ANON_HOST}' or 'Host: {SESSION_HOST}' '{cookie}'\n"
                   "Ctrl-C to stop", flush=True)
             try:
@@ -398,6 +432,9 @@ http {{
             ("anonymous", "gatehouse, anonymous/allow/noop", p10 + "/", [f"Host: {ANON_HOST}"], [proc10.pid, hello.pid]),
             ("session", "gatehouse, cookie_session + header mutator", p10 + "/", [f"Host: {SESSION_HOST}", cookie],
              [proc10.pid, hello.pid, identity.pid]),
+            ("session_aio", "gatehouse serve (all in one), cookie_session + header mutator", aio_url + "/",
+             [f"Host: {SESSION_HOST}", cookie], [aio.pid, hello.pid]),
+            ("bare", "axum + hyper-util client, nothing between (the floor)", bare_url + "/", [], [bare.pid, hello.pid]),
             ("nginx", "nginx proxy_pass (keepalive)", ng_url + "/", [], [ng.pid, hello.pid]),
         ]
         latency = [
@@ -441,11 +478,15 @@ http {{
         # median over rounds: a slow change in the machine's other load cancels out.
         anon_rounds = per_round(lambda i: s("t", "anonymous", i, "rps") / s("t", "nginx", i, "rps"))
         sess_rounds = per_round(lambda i: s("t", "session", i, "rps") / s("t", "nginx", i, "rps"))
+        aio_rounds = per_round(lambda i: s("t", "session_aio", i, "rps") / s("t", "nginx", i, "rps"))
+        bare_rounds = per_round(lambda i: s("t", "bare", i, "rps") / s("t", "nginx", i, "rps"))
         add10_rounds = per_round(lambda i: s("l", "rules10", i, "p50") - s("l", "direct", i, "p50"))
         addbig_rounds = per_round(lambda i: s("l", "rulesbig", i, "p50") - s("l", "direct", i, "p50"))
         scale_rounds = [big / max(small, 1e-9) for big, small in zip(addbig_rounds, add10_rounds)]
         anon_ratio = statistics.median(anon_rounds)
         sess_ratio = statistics.median(sess_rounds)
+        aio_ratio = statistics.median(aio_rounds)
+        bare_ratio = statistics.median(bare_rounds)
         scale_ratio = statistics.median(scale_rounds)
         add10 = statistics.median(add10_rounds)
         addbig = statistics.median(addbig_rounds)
@@ -510,11 +551,14 @@ http {{
             "",
             "Server CPU per request: CPU time of the processes on the path (proxy or nginx, the "
             "upstream, and the identity service for cookie_session) over the requests served.",
+            "The all-in-one row's identity service is the same process as its proxy.",
             "",
             "| ratio (same run, median of rounds) | value | target | per round | verdict |",
             "|---|---|---|---|---|",
             f"| anonymous rule req/s / nginx req/s | {anon_ratio:.2f} | ≥ 0.8 | {rr(anon_rounds)} | {verdict(anon_ratio >= 0.8)} |",
-            f"| cookie_session req/s / nginx req/s | {sess_ratio:.2f} | ≥ 0.5 | {rr(sess_rounds)} | {verdict(sess_ratio >= 0.5)} |",
+            f"| cookie_session req/s / nginx req/s, proxy and identity in separate processes | {sess_ratio:.2f} | ≥ 0.5 | {rr(sess_rounds)} | {verdict(sess_ratio >= 0.5)} |",
+            f"| cookie_session req/s / nginx req/s, all in one `gatehouse serve` | {aio_ratio:.2f} | ≥ 0.5 | {rr(aio_rounds)} | {verdict(aio_ratio >= 0.5)} |",
+            f"| (for scale) bare axum + hyper-util proxy req/s / nginx req/s | {bare_ratio:.2f} | — | {rr(bare_rounds)} | — |",
             f"| p50 added, {args.rules:,} rules / 10 rules (medians {fmt_us(addbig)} / {fmt_us(add10)}) | {scale_ratio:.2f} | ≤ 2 | "
             f"{rr(scale_rounds)} | {verdict(scale_ratio <= 2)} |",
             "",

@@ -4,12 +4,13 @@
 use axum::Router;
 use axum::routing::get;
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:4999".into());
     let app = Router::new().route("/", get(|| async { "hello, world" }));
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    axum::serve(listener, app).await
+    gatehouse_bench_hello::runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        axum::serve(listener, app).await
+    })
 }

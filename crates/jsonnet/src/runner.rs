@@ -129,6 +129,11 @@ impl Runner {
             // failed mmaps, 20 ms instead of 2 ms per evaluation). One arena
             // is all a single evaluation needs.
             .env("MALLOC_ARENA_MAX", "1")
+            // The same for mimalloc (the gatehouse binary's allocator): it reserves
+            // 1 GiB of address space for its first arena and at least 64 MiB with a
+            // smaller setting, which leaves no room under RLIMIT_AS for the evaluation
+            // thread's stack. With no reserve it maps what it uses.
+            .env("MIMALLOC_ARENA_RESERVE", "0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -6,7 +6,7 @@
 
 use crate::namespaces::{Namespaces, RelationDef};
 use crate::opl::Rewrite;
-use crate::store::{StoreError, TupleStore};
+use crate::store::{NodeRows, Reader, StoreError, TupleStore};
 use crate::tuple::{RelationTuple, Subject, SubjectSet};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -45,6 +45,9 @@ pub struct Engine<'a> {
     /// Subject sets followed per node (`limit.max_read_width`).
     pub max_width: usize,
     steps: AtomicUsize,
+    /// One connection for all of a check's lookups, taken at the first one. Nothing that
+    /// runs while it is held takes a second one, so a full pool cannot deadlock checks.
+    reader: tokio::sync::Mutex<Option<Reader>>,
 }
 
 type Node = (String, String, String);
@@ -57,7 +60,36 @@ impl<'a> Engine<'a> {
             namespaces,
             max_width,
             steps: AtomicUsize::new(0),
+            reader: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The node's stored subject and expandable subject sets (see [`Reader::node`]).
+    async fn lookup(&self, node: &Node, subject: &Subject) -> Result<NodeRows, StoreError> {
+        let mut held = self.reader.lock().await;
+        let reader = match &mut *held {
+            Some(r) => r,
+            None => held.insert(self.store.reader().await?),
+        };
+        let (ns, obj, rel) = node;
+        reader
+            .node(ns, obj, rel, &subject.key(), self.max_width)
+            .await
+    }
+
+    /// Every subject set on a node, for a tuple-to-subject-set rewrite.
+    async fn followed(
+        &self,
+        ns: &str,
+        obj: &str,
+        rel: &str,
+    ) -> Result<Vec<SubjectSet>, StoreError> {
+        let mut held = self.reader.lock().await;
+        let reader = match &mut *held {
+            Some(r) => r,
+            None => held.insert(self.store.reader().await?),
+        };
+        reader.subject_sets(ns, obj, rel, self.max_width).await
     }
 
     /// Whether `t.subject` has `t.relation` on `t.namespace:t.object`, looking `depth`
@@ -106,22 +138,13 @@ impl<'a> Engine<'a> {
                     Verdict::Denied => {}
                 }
             }
-            let direct = RelationTuple {
-                namespace: ns.clone(),
-                object: obj.clone(),
-                relation: rel.clone(),
-                subject: subject.clone(),
-            };
-            if self.store.exists(&direct).await? {
+            let found = self.lookup(&node, subject).await?;
+            if found.direct {
                 return Ok(Verdict::Allowed);
             }
             // Objects as subjects (`User:alice`) are left out: only the direct lookup above
             // can match them, and they must not use up the width limit.
-            for set in self
-                .store
-                .subject_sets(ns, obj, rel, true, self.max_width)
-                .await?
-            {
+            for set in found.sets {
                 let next = (set.namespace, set.object, set.relation);
                 match self
                     .check_node(next, subject, depth - 1, path.clone())
@@ -197,11 +220,7 @@ impl<'a> Engine<'a> {
                 }
                 Rewrite::TupleToSubjectSet { relation, computed } => {
                     let mut unknown = false;
-                    for set in self
-                        .store
-                        .subject_sets(ns, obj, relation, false, self.max_width)
-                        .await?
-                    {
+                    for set in self.followed(ns, obj, relation).await? {
                         let node = (set.namespace, set.object, computed.clone());
                         match self
                             .check_node(node, subject, depth - 1, path.to_vec())

@@ -3,14 +3,23 @@
 //! query per node it visits, never a scan.
 
 use crate::tuple::{Query, RelationTuple, Subject, SubjectSet};
-use gatehouse_store::{Db, Migration, on_pool, sqlx};
+use gatehouse_store::{Conn, Db, InlineReads, Migration, on_conn, on_pool, rusqlite, sqlx};
+use std::sync::Arc;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tuples",
-    sqlite: include_str!("../migrations/sqlite/0001_tuples.sql"),
-    postgres: include_str!("../migrations/postgres/0001_tuples.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tuples",
+        sqlite: include_str!("../migrations/sqlite/0001_tuples.sql"),
+        postgres: include_str!("../migrations/postgres/0001_tuples.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "expandable_index",
+        sqlite: include_str!("../migrations/sqlite/0002_expandable_index.sql"),
+        postgres: include_str!("../migrations/postgres/0002_expandable_index.sql"),
+    },
+];
 
 /// Migrations are recorded in `permission_migrations`.
 pub const SERVICE: &str = "permission";
@@ -178,54 +187,12 @@ impl TupleStore {
         Ok((page.drain(..).map(|(_, t)| t).collect(), next))
     }
 
-    /// Whether exactly this tuple is stored.
-    pub async fn exists(&self, t: &RelationTuple) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> = on_pool!(self.db.reader(), p => sqlx::query_as(
-            "SELECT seq FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject = $4",
-        )
-        .bind(&t.namespace)
-        .bind(&t.object)
-        .bind(&t.relation)
-        .bind(t.subject.key())
-        .fetch_optional(p)
-        .await?);
-        Ok(row.is_some())
-    }
-
-    /// The subject sets stored on `(namespace, object, relation)`, at most `limit`. With
-    /// `with_relation`, only sets that name a relation (`Group:eng#members`, which a check
-    /// expands); without, objects as subjects too (`Folder:root`, which a traverse follows).
-    /// Leaving the objects out when they are not wanted keeps them from using up `limit`.
-    pub async fn subject_sets(
-        &self,
-        namespace: &str,
-        object: &str,
-        relation: &str,
-        with_relation: bool,
-        limit: usize,
-    ) -> Result<Vec<SubjectSet>, StoreError> {
-        let sql = if with_relation {
-            "SELECT subject_set_namespace, subject_set_object, subject_set_relation FROM permission_relation_tuples \
-             WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject_id IS NULL AND subject_set_relation <> '' ORDER BY subject LIMIT $4"
-        } else {
-            "SELECT subject_set_namespace, subject_set_object, subject_set_relation FROM permission_relation_tuples \
-             WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject_id IS NULL ORDER BY subject LIMIT $4"
-        };
-        let rows: Vec<(String, String, String)> = on_pool!(self.db.reader(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(namespace)
-        .bind(object)
-        .bind(relation)
-        .bind(limit as i64)
-        .fetch_all(p)
-        .await?);
-        Ok(rows
-            .into_iter()
-            .map(|(namespace, object, relation)| SubjectSet {
-                namespace,
-                object,
-                relation,
-            })
-            .collect())
+    /// A reader holding one connection, for the run of lookups a check makes.
+    pub async fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(match self.db.inline_reads() {
+            Some(reads) => Reader::Inline(Arc::clone(reads)),
+            None => Reader::Pooled(self.db.read_conn().await?),
+        })
     }
 
     /// Every subject stored on `(namespace, object, relation)`, at most `limit` (expand).
@@ -323,4 +290,124 @@ fn filter(q: &Query, first: usize) -> (String, Vec<String>) {
         return ("1 = 1".into(), binds);
     }
     (parts.join(" AND "), binds)
+}
+
+/// What a check finds at one node `(namespace, object, relation)`.
+pub struct NodeRows {
+    /// The subject itself is stored on the node.
+    pub direct: bool,
+    /// Subject sets naming a relation stored on the node (expanded next), in key order.
+    pub sets: Vec<SubjectSet>,
+}
+
+/// Lookups for one check, which visits many nodes, one statement each: on a SQLite file
+/// run on the calling thread (see `gatehouse_store::InlineReads`), otherwise on one pooled
+/// connection held for the whole check.
+pub enum Reader {
+    Inline(Arc<InlineReads>),
+    Pooled(Conn),
+}
+
+type SetRow = (String, Option<String>, Option<String>, Option<String>);
+
+fn set_of(r: SetRow) -> SubjectSet {
+    SubjectSet {
+        namespace: r.1.unwrap_or_default(),
+        object: r.2.unwrap_or_default(),
+        relation: r.3.unwrap_or_default(),
+    }
+}
+
+// The limits are written into the text, not bound: SQLite plans around a bound LIMIT's value
+// and then prepares the statement again whenever that parameter is bound, i.e. every time.
+
+/// The subject and the expandable subject sets of a node. Both backends read `$N` as the
+/// N-th bound value, so one text serves all.
+fn node_sql(limit: usize) -> String {
+    format!(
+        "SELECT subject, subject_set_namespace, subject_set_object, subject_set_relation \
+     FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject = $4 \
+     UNION ALL SELECT * FROM (SELECT subject, subject_set_namespace, subject_set_object, subject_set_relation \
+     FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 \
+     AND subject_id IS NULL AND subject_set_relation <> '' ORDER BY subject LIMIT {limit}) AS expandable"
+    )
+}
+
+/// Every subject set of a node, objects as subjects included.
+fn sets_sql(limit: usize) -> String {
+    format!(
+        "SELECT subject, subject_set_namespace, subject_set_object, subject_set_relation \
+     FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 \
+     AND subject_id IS NULL ORDER BY subject LIMIT {limit}"
+    )
+}
+
+fn inline_rows(
+    reads: &InlineReads,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<SetRow>, StoreError> {
+    Ok(reads.with(|conn| {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        rows.collect()
+    })?)
+}
+
+impl Reader {
+    /// Whether `subject_key` is stored on the node, and the node's expandable subject sets
+    /// (at most `limit`), in one statement.
+    pub async fn node(
+        &mut self,
+        namespace: &str,
+        object: &str,
+        relation: &str,
+        subject_key: &str,
+        limit: usize,
+    ) -> Result<NodeRows, StoreError> {
+        let sql = node_sql(limit);
+        let rows: Vec<SetRow> = match self {
+            Reader::Inline(c) => {
+                inline_rows(c, &sql, &[&namespace, &object, &relation, &subject_key])?
+            }
+            Reader::Pooled(conn) => on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(namespace)
+                .bind(object)
+                .bind(relation)
+                .bind(subject_key)
+                .fetch_all(&mut **c)
+                .await?),
+        };
+        // A row with the subject's own key means it is stored here, whichever branch gave it
+        // (a stored expandable set comes from both).
+        let direct = rows.iter().any(|r| r.0 == subject_key);
+        let sets = rows
+            .into_iter()
+            .filter(|r| r.0 != subject_key)
+            .map(set_of)
+            .collect();
+        Ok(NodeRows { direct, sets })
+    }
+
+    /// Every subject set (objects as subjects too) on the node, at most `limit`: what a
+    /// tuple-to-subject-set rewrite follows.
+    pub async fn subject_sets(
+        &mut self,
+        namespace: &str,
+        object: &str,
+        relation: &str,
+        limit: usize,
+    ) -> Result<Vec<SubjectSet>, StoreError> {
+        let sql = sets_sql(limit);
+        let rows: Vec<SetRow> = match self {
+            Reader::Inline(c) => inline_rows(c, &sql, &[&namespace, &object, &relation])?,
+            Reader::Pooled(conn) => on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(namespace)
+                .bind(object)
+                .bind(relation)
+                .fetch_all(&mut **c)
+                .await?),
+        };
+        Ok(rows.into_iter().map(set_of).collect())
+    }
 }

@@ -10,28 +10,29 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Bodies a `remote` authorizer forwards are read up to this size.
 const REMOTE_BODY_LIMIT: usize = 10 << 20;
 
 /// Every request on the proxy port.
-pub async fn proxy_handler(State(px): State<SharedProxy>, req: Request<Body>) -> Response {
+pub async fn proxy_handler(State(px): State<SharedProxy>, mut req: Request<Body>) -> Response {
     let client_ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let mut incoming = proxied(&px, &req);
+    let mut incoming = proxied(&px, &mut req);
     let matched = match find(&px, &incoming) {
         Ok(m) => m,
         Err(denied) => return errors::respond(&px, &[], &denied, &incoming),
     };
     let rule = matched.rule.clone();
-    let req = if rule.authorizer.handler == "remote" {
+    if rule.authorizer.handler == "remote" {
         let (parts, body) = req.into_parts();
         match axum::body::to_bytes(body, REMOTE_BODY_LIMIT).await {
             Ok(bytes) => {
                 incoming.body = Some(bytes.clone());
-                Request::from_parts(parts, Body::from(bytes))
+                req = Request::from_parts(parts, Body::from(bytes));
             }
             Err(_) => {
                 let d = Denied::new(
@@ -41,22 +42,23 @@ pub async fn proxy_handler(State(px): State<SharedProxy>, req: Request<Body>) ->
                 return errors::respond(&px, &rule.errors, &d, &incoming);
             }
         }
-    } else {
-        req
-    };
-    let session = match pipeline::run(&px, &matched, &incoming).await {
-        Ok(s) => s,
+    }
+    let incoming = Arc::new(incoming);
+    let emit = match pipeline::run(&px, &matched, &incoming).await {
+        Ok(session) => session.into_header(),
         Err(denied) => return errors::respond(&px, &rule.errors, &denied, &incoming),
     };
-    match forward::forward(&px, &rule, &session, &incoming, client_ip, req).await {
+    // The session is gone, so the request is normally ours again, headers and all.
+    let incoming = Arc::try_unwrap(incoming).unwrap_or_else(|shared| (*shared).clone());
+    match forward::forward(&px, &rule, &emit, incoming, client_ip, req).await {
         Ok(res) => res,
         Err(denied) => errors::json_response(&denied, true),
     }
 }
 
 /// `/decisions[/...]`.
-pub async fn decisions_handler(State(px): State<SharedProxy>, req: Request<Body>) -> Response {
-    let incoming = asked_about(&req);
+pub async fn decisions_handler(State(px): State<SharedProxy>, mut req: Request<Body>) -> Response {
+    let incoming = Arc::new(asked_about(&mut req));
     let matched = match find(&px, &incoming) {
         Ok(m) => m,
         Err(denied) => return errors::respond(&px, &[], &denied, &incoming),
@@ -98,8 +100,9 @@ fn find(px: &SharedProxy, incoming: &Incoming) -> Result<Matched, Denied> {
 }
 
 /// A request on the proxy port, as matched: `X-Forwarded-Proto` counts only when
-/// forwarded headers are trusted.
-fn proxied(px: &SharedProxy, req: &Request<Body>) -> Incoming {
+/// forwarded headers are trusted. The headers move into the `Incoming` (the request goes
+/// on with its body); forwarding takes them back.
+fn proxied(px: &SharedProxy, req: &mut Request<Body>) -> Incoming {
     let h = req.headers();
     let trusted_proto = px
         .config
@@ -109,19 +112,21 @@ fn proxied(px: &SharedProxy, req: &Request<Body>) -> Incoming {
         .then(|| header(h, "x-forwarded-proto"))
         .flatten()
         .filter(|p| *p == "http" || *p == "https");
+    let scheme = trusted_proto.unwrap_or("http").to_string();
+    let host = host_of(req);
     Incoming {
         method: req.method().as_str().to_string(),
-        scheme: trusted_proto.unwrap_or("http").to_string(),
-        host: host_of(req),
+        scheme,
+        host,
         path: req.uri().path().to_string(),
         query: req.uri().query().map(str::to_string),
-        headers: h.clone(),
+        headers: std::mem::take(req.headers_mut()),
         body: None,
     }
 }
 
 /// The request a decisions call describes, from the `X-Forwarded-*` conventions.
-fn asked_about(req: &Request<Body>) -> Incoming {
+fn asked_about(req: &mut Request<Body>) -> Incoming {
     let h = req.headers();
     let path = match header(h, "x-forwarded-uri") {
         Some(uri) => uri.split('?').next().unwrap_or("/").to_string(),
@@ -135,17 +140,20 @@ fn asked_about(req: &Request<Body>) -> Incoming {
             }
         }
     };
+    let method = header(h, "x-forwarded-method")
+        .unwrap_or(req.method().as_str())
+        .to_string();
+    let scheme = header(h, "x-forwarded-proto").unwrap_or("http").to_string();
+    let host = header(h, "x-forwarded-host")
+        .map(str::to_string)
+        .unwrap_or_else(|| host_of(req));
     Incoming {
-        method: header(h, "x-forwarded-method")
-            .unwrap_or(req.method().as_str())
-            .to_string(),
-        scheme: header(h, "x-forwarded-proto").unwrap_or("http").to_string(),
-        host: header(h, "x-forwarded-host")
-            .map(str::to_string)
-            .unwrap_or_else(|| host_of(req)),
+        method,
+        scheme,
+        host,
         path,
         query: req.uri().query().map(str::to_string),
-        headers: h.clone(),
+        headers: std::mem::take(req.headers_mut()),
         body: None,
     }
 }

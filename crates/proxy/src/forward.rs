@@ -4,24 +4,25 @@
 //! when the upstream fails.
 
 use crate::Proxy;
-use crate::pipeline::{Denied, Incoming, Session};
+use crate::pipeline::{Denied, Incoming};
 use crate::rule::Rule;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri, header};
 use axum::response::Response;
 use hyper_util::rt::TokioIo;
+use std::collections::BTreeMap;
 
 /// Headers that describe one connection, never forwarded (RFC 9110 7.6.1).
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 pub type Client = hyper_util::client::legacy::Client<
@@ -47,34 +48,24 @@ pub fn client() -> Result<Client, String> {
     )
 }
 
-/// Sends the request upstream and streams the answer back.
+/// Sends the request upstream and streams the answer back. `incoming` holds the request's
+/// headers, `req` the rest of it (method, body, the connection's upgrade handle).
 pub async fn forward(
     px: &Proxy,
     rule: &Rule,
-    session: &Session,
-    incoming: &Incoming,
+    emit: &BTreeMap<String, String>,
+    incoming: Incoming,
     client_ip: Option<std::net::IpAddr>,
     mut req: Request<Body>,
 ) -> Result<Response, Denied> {
-    let target = target_uri(rule, incoming)?;
-    let upgrade = wants_upgrade(req.headers());
+    let target = target_uri(rule, &incoming)?;
+    let upgrade = wants_upgrade(&incoming.headers);
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
-    let mut out = Request::builder()
-        .method(parts.method.clone())
-        .uri(target.clone())
-        .body(body)
-        .map_err(|e| Denied::internal(format!("building the upstream request: {e}")))?;
-    *out.headers_mut() = upstream_headers(
-        px,
-        rule,
-        session,
-        incoming,
-        &parts.headers,
-        client_ip,
-        &target,
-        upgrade,
-    );
+    let mut out = Request::new(body);
+    *out.method_mut() = parts.method;
+    *out.uri_mut() = target.clone();
+    *out.headers_mut() = upstream_headers(px, rule, emit, incoming, client_ip, &target, upgrade);
     let timeout = px.config.serve.proxy.timeout.write;
     let sent = tokio::time::timeout(timeout, px.upstream.request(out)).await;
     let mut res = match sent {
@@ -139,13 +130,13 @@ fn wants_upgrade(h: &HeaderMap) -> bool {
 /// The upstream URL: its scheme and authority, its path joined with the request's (the
 /// request's trailing slash kept, unlike Oathkeeper), `strip_path` removed, query kept.
 pub fn target_uri(rule: &Rule, incoming: &Incoming) -> Result<Uri, Denied> {
-    let up = url::Url::parse(&rule.upstream.url).map_err(|e| {
+    let up = rule.upstream.target().map_err(|e| {
         Denied::internal(format!(
             "rule {:?} upstream.url {:?} is not a URL: {e}",
             rule.id, rule.upstream.url
         ))
     })?;
-    let mut path = join(up.path(), &incoming.path);
+    let mut path = join(&up.path, &incoming.path);
     let strip = rule.upstream.strip_path.trim_matches('/');
     if !strip.is_empty() {
         let needle = format!("/{strip}");
@@ -156,42 +147,48 @@ pub fn target_uri(rule: &Rule, incoming: &Incoming) -> Result<Uri, Denied> {
             path.push('/');
         }
     }
-    let authority = match up.port() {
-        Some(p) => format!("{}:{p}", up.host_str().unwrap_or("")),
-        None => up.host_str().unwrap_or("").to_string(),
-    };
-    let pq = match &incoming.query {
-        Some(q) if !q.is_empty() => format!("{path}?{q}"),
-        _ => path,
-    };
-    format!("{}://{authority}{pq}", up.scheme())
-        .parse()
-        .map_err(|e| Denied::internal(format!("upstream URL: {e}")))
+    let query = incoming.query.as_deref().filter(|q| !q.is_empty());
+    let mut uri =
+        String::with_capacity(up.origin.len() + path.len() + query.map_or(0, |q| q.len() + 1));
+    uri.push_str(&up.origin);
+    uri.push_str(&path);
+    if let Some(q) = query {
+        uri.push('?');
+        uri.push_str(q);
+    }
+    Uri::try_from(uri).map_err(|e| Denied::internal(format!("upstream URL: {e}")))
 }
 
 fn join(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
-    let path = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/{path}")
-    };
-    format!("{base}{path}")
+    let mut joined = String::with_capacity(base.len() + path.len() + 1);
+    joined.push_str(base);
+    if !path.starts_with('/') {
+        joined.push('/');
+    }
+    joined.push_str(path);
+    joined
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The request's headers as the upstream gets them.
 fn upstream_headers(
     px: &Proxy,
     rule: &Rule,
-    session: &Session,
-    incoming: &Incoming,
-    sent: &HeaderMap,
+    emit: &BTreeMap<String, String>,
+    incoming: Incoming,
     client_ip: Option<std::net::IpAddr>,
     target: &Uri,
     upgrade: bool,
 ) -> HeaderMap {
-    let mut h = sent.clone();
-    strip_hop_by_hop(&mut h);
+    let Incoming {
+        mut headers,
+        scheme,
+        host,
+        ..
+    } = incoming;
+    let h = &mut headers;
+    let upgrade_to = upgrade.then(|| h.get(header::UPGRADE).cloned()).flatten();
+    strip_hop_by_hop(h);
     let trusted = px.config.serve.proxy.trust_forwarded_headers;
     if !trusted {
         let forwarded: Vec<HeaderName> = h
@@ -203,13 +200,11 @@ fn upstream_headers(
             h.remove(k);
         }
     }
-    if upgrade {
+    if let Some(to) = upgrade_to {
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        if let Some(v) = sent.get(header::UPGRADE) {
-            h.insert(header::UPGRADE, v.clone());
-        }
+        h.insert(header::UPGRADE, to);
     }
-    for (name, value) in &session.header {
+    for (name, value) in emit {
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -225,38 +220,49 @@ fn upstream_headers(
         h.insert(header::HOST, v);
     }
     if let Some(ip) = client_ip {
-        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let xff = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             Some(prev) if trusted => format!("{prev}, {ip}"),
             _ => ip.to_string(),
         };
         if let Ok(v) = HeaderValue::from_str(&xff) {
-            h.insert("x-forwarded-for", v);
+            h.insert(X_FORWARDED_FOR, v);
         }
     }
-    if !h.contains_key("x-forwarded-proto")
-        && let Ok(v) = HeaderValue::from_str(&incoming.scheme)
+    if !h.contains_key(X_FORWARDED_PROTO)
+        && let Ok(v) = HeaderValue::try_from(scheme)
     {
-        h.insert("x-forwarded-proto", v);
+        h.insert(X_FORWARDED_PROTO, v);
     }
-    if !h.contains_key("x-forwarded-host")
-        && let Ok(v) = HeaderValue::from_str(&incoming.host)
+    if !h.contains_key(X_FORWARDED_HOST)
+        && let Ok(v) = HeaderValue::try_from(host)
     {
-        h.insert("x-forwarded-host", v);
+        h.insert(X_FORWARDED_HOST, v);
     }
-    h
+    headers
 }
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Drops the hop-by-hop headers and any the `Connection` header names.
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let listed: Vec<String> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    for name in HOP_BY_HOP.iter().map(|s| s.to_string()).chain(listed) {
-        h.remove(name.as_str());
+    if h.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            h.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
+        if h.contains_key(name) {
+            h.remove(name);
+        }
     }
 }
 

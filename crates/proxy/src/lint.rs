@@ -5,7 +5,7 @@
 //! almost never what was meant).
 
 use crate::config::{AUTHENTICATORS, AUTHORIZERS, Config, ERROR_HANDLERS, HandlerSwitch, MUTATORS};
-use crate::pipeline::authn::json_path;
+use crate::pipeline::pick::pick;
 use crate::rule::{Handler, Rule, RuleSet};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -181,12 +181,12 @@ fn sample_session(config: &Config, rule: &Rule) -> Option<Value> {
         .get("extra_from")
         .and_then(Value::as_str)
         .unwrap_or("extra");
-    let subject = json_path(&whoami, subject_from)
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let extra = json_path(&whoami, extra_from)
-        .filter(|v| v.is_object())
-        .cloned()
+    let at = |path: &str| pick(whoami.to_string().as_bytes(), path).ok().flatten();
+    let subject = at(subject_from)
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let extra = at(extra_from)
+        .filter(Value::is_object)
         .unwrap_or_else(|| json!({}));
     Some(json!({
         "Subject": subject,

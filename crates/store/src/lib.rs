@@ -6,13 +6,17 @@
 //! [`on_pool!`], which expands the same code for each backend's native driver.
 
 mod dsn;
+mod inline;
 mod migrate;
 
+pub use inline::InlineReads;
 pub use migrate::Migration;
+pub use rusqlite;
 pub use sqlx;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Failures of the storage layer.
@@ -22,6 +26,8 @@ pub enum StoreError {
     Dsn(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Inline(#[from] rusqlite::Error),
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {
         version: i64,
@@ -60,6 +66,9 @@ pub enum Db {
     Sqlite {
         reader: SqlitePool,
         writer: SqlitePool,
+        /// Reads on the calling thread (a file database only: an in-memory one lives in
+        /// the writer's connection).
+        inline: Option<Arc<InlineReads>>,
     },
     Postgres(PgPool),
 }
@@ -69,6 +78,25 @@ pub enum Db {
 pub enum Pool<'a> {
     Sqlite(&'a SqlitePool),
     Postgres(&'a PgPool),
+}
+
+/// One pooled connection held for a run of reads: a permission check makes dozens of small
+/// queries, and taking the connection once saves a pool round trip for each. See [`on_conn!`].
+pub enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+/// Like [`on_pool!`] for a held [`Conn`]: `$c` is bound to the backend's connection
+/// (`&mut *$c` is an executor).
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => $body,
+            $crate::Conn::Postgres($c) => $body,
+        }
+    };
 }
 
 /// Runs the same body against whichever backend `$pool` is, with `$p` bound to the pool.
@@ -109,12 +137,22 @@ impl Db {
                 let reader = if in_memory {
                     writer.clone()
                 } else {
+                    // A connection to a local file cannot go stale, so the pool's default
+                    // test query before each use (a round trip to the connection's worker
+                    // thread) buys nothing.
                     SqlitePoolOptions::new()
                         .max_connections(8)
-                        .connect_with(options.read_only(true))
+                        .test_before_acquire(false)
+                        .connect_with(options.clone().read_only(true))
                         .await?
                 };
-                Ok(Db::Sqlite { reader, writer })
+                let inline =
+                    (!in_memory).then(|| InlineReads::new(options.get_filename().to_path_buf()));
+                Ok(Db::Sqlite {
+                    reader,
+                    writer,
+                    inline,
+                })
             }
             dsn::Target::Postgres(options) => {
                 let pool = PgPoolOptions::new()
@@ -139,6 +177,22 @@ impl Db {
         match self {
             Db::Sqlite { reader, .. } => Pool::Sqlite(reader),
             Db::Postgres(p) => Pool::Postgres(p),
+        }
+    }
+
+    /// One connection of the read pool, held until dropped.
+    pub async fn read_conn(&self) -> Result<Conn, StoreError> {
+        Ok(match self {
+            Db::Sqlite { reader, .. } => Conn::Sqlite(reader.acquire().await?),
+            Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// Connections that read on the calling thread, for a file SQLite database.
+    pub fn inline_reads(&self) -> Option<&Arc<InlineReads>> {
+        match self {
+            Db::Sqlite { inline, .. } => inline.as_ref(),
+            Db::Postgres(_) => None,
         }
     }
 
@@ -173,7 +227,7 @@ impl Db {
     /// Closes every pool, waiting for checked-out connections.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { reader, writer } => {
+            Db::Sqlite { reader, writer, .. } => {
                 reader.close().await;
                 writer.close().await;
             }

@@ -1,6 +1,7 @@
 //! Authenticators: each says "not mine" (the next one is asked), "this is who it is", or
 //! "refused" (the pipeline stops: Oathkeeper never falls through after an error).
 
+use super::pick::pick;
 use super::{Denied, Incoming, Resolved, Session, flag, list, resolve, text};
 use crate::Proxy;
 use crate::rule::Handler;
@@ -43,7 +44,7 @@ async fn run_one(
             if req.headers.contains_key(axum::http::header::AUTHORIZATION) {
                 return Ok(Outcome::NotResponsible);
             }
-            let subject = text(&r.config, "subject");
+            let subject = text(r.config, "subject");
             session.subject = if subject.is_empty() {
                 "anonymous".into()
             } else {
@@ -51,13 +52,20 @@ async fn run_one(
             };
             Ok(Outcome::Authenticated)
         }
-        "cookie_session" => cookie_session(px, &r.config, req, session).await,
-        "bearer_token" => bearer_token(px, &r.config, req, session).await,
-        "oauth2_introspection" => super::oauth2::introspection(px, &r.config, req, session).await,
-        "oauth2_client_credentials" => {
-            super::oauth2::client_credentials(px, &r.config, req, session).await
+        // The handlers that call out are boxed: their futures are large, and inline they
+        // would make every request's future (and the copies of it) that large.
+        "cookie_session" => Box::pin(cookie_session(px, r.config, req, session)).await,
+        "bearer_token" => Box::pin(bearer_token(px, r.config, req, session)).await,
+        "oauth2_introspection" => {
+            Box::pin(super::oauth2::introspection(px, r.config, req, session)).await
         }
-        "jwt" => super::jwt::authenticate(px, &r.config, req, session).await,
+        "oauth2_client_credentials" => {
+            Box::pin(super::oauth2::client_credentials(
+                px, r.config, req, session,
+            ))
+            .await
+        }
+        "jwt" => Box::pin(super::jwt::authenticate(px, r.config, req, session)).await,
         other => Err(Denied::internal(format!(
             "The authenticator {other:?} is not available in this version of gatehouse"
         ))),
@@ -144,14 +152,14 @@ fn strip_bearer(raw: &str) -> Option<String> {
 }
 
 /// Asks the session store (Kratos's whoami, or anything like it) about the request, the
-/// way Oathkeeper builds that call; gives the JSON answer of a 200.
+/// way Oathkeeper builds that call; gives the body of a 200 (JSON, read by [`fill`]).
 async fn ask_session_store(
     px: &Proxy,
     config: &Value,
     req: &Incoming,
     forward: &[String],
     authorization: Option<&str>,
-) -> Result<Value, Denied> {
+) -> Result<bytes::Bytes, Denied> {
     let check = text(config, "check_session_url");
     let mut url = url::Url::parse(check)
         .map_err(|e| Denied::internal(format!("check_session_url {check:?} is not a URL: {e}")))?;
@@ -196,8 +204,7 @@ async fn ask_session_store(
             Denied::forbidden().reason(format!("The session store could not be reached: {e}"))
         })?;
     match answer.status.as_u16() {
-        200 => serde_json::from_slice(&answer.body)
-            .map_err(|e| Denied::internal(format!("The session store answered no JSON: {e}"))),
+        200 => Ok(answer.body),
         429 => Err(Denied::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
@@ -210,7 +217,7 @@ async fn ask_session_store(
 fn fill(
     session: &mut Session,
     config: &Value,
-    doc: &Value,
+    doc: &[u8],
     default_subject: &str,
 ) -> Result<(), Denied> {
     let subject_from = match text(config, "subject_from") {
@@ -221,18 +228,20 @@ fn fill(
         "" => "extra",
         p => p,
     };
-    session.subject = match json_path(doc, subject_from) {
+    let no_json =
+        |e: serde_json::Error| Denied::internal(format!("The session store answered no JSON: {e}"));
+    session.subject = match pick(doc, subject_from).map_err(no_json)? {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(_) => {
             return Err(Denied::forbidden().reason(format!(
                 "The configured subject_from path {subject_from:?} does not point to a string"
             )));
         }
     };
-    session.extra = match json_path(doc, extra_from) {
+    session.extra = match pick(doc, extra_from).map_err(no_json)? {
         None | Some(Value::Null) => Value::Null,
-        Some(v @ Value::Object(_)) => v.clone(),
+        Some(v @ Value::Object(_)) => v,
         Some(_) => {
             return Err(Denied::forbidden().reason(format!(
                 "The configured extra_from path {extra_from:?} does not point to an object"
@@ -240,35 +249,4 @@ fn fill(
         }
     };
     Ok(())
-}
-
-/// The GJSON paths Oathkeeper users write: `@this`, or dotted keys with array indexes
-/// (`identity.traits.email`, `devices.0.id`).
-pub fn json_path<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
-    if path == "@this" || path.is_empty() {
-        return Some(doc);
-    }
-    path.split('.').try_fold(doc, |v, key| match v {
-        Value::Object(m) => m.get(key),
-        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
-        _ => None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_path;
-    use serde_json::json;
-
-    #[test]
-    fn paths_walk_objects_and_arrays() {
-        let doc = json!({"identity": {"traits": {"email": "a@b.c"}}, "devices": [{"id": "d1"}]});
-        assert_eq!(json_path(&doc, "@this"), Some(&doc));
-        assert_eq!(
-            json_path(&doc, "identity.traits.email"),
-            Some(&json!("a@b.c"))
-        );
-        assert_eq!(json_path(&doc, "devices.0.id"), Some(&json!("d1")));
-        assert_eq!(json_path(&doc, "identity.missing.x"), None);
-    }
 }

@@ -26,7 +26,7 @@ pub async fn authorize(
             let data = session.template_data();
             let payload = px
                 .templates
-                .render(text(&r.config, "payload"), &data)
+                .render(text(r.config, "payload"), &data)
                 .map_err(|e| Denied::internal(format!("remote_json payload: {e}")))?;
             if let Err(e) = serde_json::from_str::<Value>(&payload) {
                 return Err(Denied::internal(format!(
@@ -34,12 +34,20 @@ pub async fn authorize(
                 )));
             }
             let body = bytes::Bytes::from(payload);
-            ask(px, &r.config, req, session, Some("application/json"), body).await
+            Box::pin(ask(
+                px,
+                r.config,
+                req,
+                session,
+                Some("application/json"),
+                body,
+            ))
+            .await
         }
         "remote" => {
             let body = req.body.clone().unwrap_or_default();
             let ct = req.header("content-type").map(str::to_string);
-            ask(px, &r.config, req, session, ct.as_deref(), body).await
+            Box::pin(ask(px, r.config, req, session, ct.as_deref(), body)).await
         }
         other => Err(Denied::internal(format!(
             "The authorizer {other:?} is not available in this version of gatehouse"

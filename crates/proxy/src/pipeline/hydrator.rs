@@ -79,12 +79,13 @@ pub async fn hydrate(px: &Proxy, config: &Value, session: &mut Session) -> Resul
         .map_err(|e| Denied::internal(format!("hydrator: the session does not encode: {e}")))?;
     // Go's `url.Values.Encode()`: sorted by key.
     let mut query: Vec<(String, String)> =
-        url::form_urlencoded::parse(session.url.raw_query.as_bytes())
+        url::form_urlencoded::parse(session.request.query.as_deref().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
     query.sort_by(|a, b| a.0.cmp(&b.0));
     let headers: Vec<(String, Vec<u8>)> = session
-        .request_headers
+        .request
+        .headers
         .iter()
         .filter(|(k, _)| !NOT_COPIED.contains(&k.as_str()))
         // With `api.auth.basic` the call carries those credentials instead, as Go's

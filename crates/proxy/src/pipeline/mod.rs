@@ -11,6 +11,7 @@ pub mod id_token;
 pub mod jwt;
 pub mod mutate;
 pub mod oauth2;
+pub mod pick;
 pub mod remote;
 pub mod scope;
 pub mod session;
@@ -20,6 +21,7 @@ use crate::rule::{Handler, Matched};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 pub use session::{Incoming, Session};
+use std::sync::Arc;
 
 /// Why a request was not let through; the error handlers turn it into a response.
 #[derive(Clone, Debug)]
@@ -82,13 +84,18 @@ impl Denied {
 /// the rule's own, as Oathkeeper merges them.
 pub struct Resolved<'a> {
     pub name: &'a str,
-    pub config: Value,
+    pub config: &'a Value,
 }
 
 /// Runs authentication, authorization and mutation for `matched`.
-pub async fn run(px: &Proxy, matched: &Matched, req: &Incoming) -> Result<Session, Denied> {
+pub async fn run(
+    px: &Proxy,
+    matched: &Matched,
+    incoming: &Arc<Incoming>,
+) -> Result<Session, Denied> {
     let rule = &matched.rule;
-    let mut session = Session::new(req, matched.captures.clone());
+    let req: &Incoming = incoming;
+    let mut session = Session::new(Arc::clone(incoming), matched.captures.clone());
     if rule.authenticators.is_empty() {
         return Err(Denied::internal(
             "No authentication handler was set in the rule",
@@ -111,20 +118,29 @@ pub fn resolve<'a>(
     kind: &str,
     h: &'a Handler,
 ) -> Result<Resolved<'a>, Denied> {
-    let Some(global) = globals.get(&h.handler).filter(|g| g.enabled == Some(true)) else {
+    let config = h
+        .effective
+        .get_or_init(|| {
+            let global = globals
+                .get(&h.handler)
+                .filter(|g| g.enabled == Some(true))?;
+            let mut config = if global.config.is_null() {
+                json!({})
+            } else {
+                global.config.clone()
+            };
+            if !h.config.is_null() {
+                gatehouse_core::config::merge(&mut config, h.config.clone());
+            }
+            Some(config)
+        })
+        .as_ref();
+    let Some(config) = config else {
         return Err(Denied::internal(format!(
             "The {kind} {:?} matching this route is misconfigured or disabled",
             h.handler
         )));
     };
-    let mut config = if global.config.is_null() {
-        json!({})
-    } else {
-        global.config.clone()
-    };
-    if !h.config.is_null() {
-        gatehouse_core::config::merge(&mut config, h.config.clone());
-    }
     Ok(Resolved {
         name: &h.handler,
         config,

@@ -17,15 +17,15 @@ pub async fn mutate(
     match r.name {
         "noop" => Ok(()),
         "header" => {
-            for (name, value) in render_map(px, &r.config, "headers", session, rule_id)? {
+            for (name, value) in render_map(px, r.config, "headers", session, rule_id)? {
                 session.set_header(&name, value);
             }
             Ok(())
         }
         "cookie" => {
-            let rendered = render_map(px, &r.config, "cookies", session, rule_id)?;
+            let rendered = render_map(px, r.config, "cookies", session, rule_id)?;
             let mut cookies: Vec<(String, String)> =
-                super::session::Incoming::cookies_of(&session.request_headers)
+                super::session::Incoming::cookies_of(&session.request.headers)
                     .into_iter()
                     .filter(|(k, _)| !rendered.iter().any(|(n, _)| n == k))
                     .collect();
@@ -38,8 +38,8 @@ pub async fn mutate(
             session.set_header("Cookie", header);
             Ok(())
         }
-        "hydrator" => super::hydrator::hydrate(px, &r.config, session).await,
-        "id_token" => super::id_token::mutate(px, &r.config, session, rule_id).await,
+        "hydrator" => Box::pin(super::hydrator::hydrate(px, r.config, session)).await,
+        "id_token" => Box::pin(super::id_token::mutate(px, r.config, session, rule_id)).await,
         other => Err(Denied::internal(format!(
             "The mutator {other:?} is not available in this version of gatehouse"
         ))),

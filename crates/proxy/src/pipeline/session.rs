@@ -4,6 +4,7 @@
 use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The request being decided: the proxied one, or the one a decisions call describes.
 #[derive(Clone, Debug)]
@@ -27,10 +28,8 @@ impl Incoming {
         crate::rule::match_url(&self.scheme, &self.host, &self.decoded_path())
     }
 
-    pub fn decoded_path(&self) -> String {
-        percent_encoding::percent_decode_str(&self.path)
-            .decode_utf8_lossy()
-            .into_owned()
+    pub fn decoded_path(&self) -> std::borrow::Cow<'_, str> {
+        percent_encoding::percent_decode_str(&self.path).decode_utf8_lossy()
     }
 
     /// The full URL, with query.
@@ -64,7 +63,7 @@ impl Incoming {
     }
 }
 
-/// What authenticators found and mutators add.
+/// What authenticators found and mutators add, beside the request it is about.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub subject: String,
@@ -73,36 +72,30 @@ pub struct Session {
     /// Headers to emit upstream (or in a decision), by canonical name.
     pub header: BTreeMap<String, String>,
     pub captures: Vec<String>,
-    pub method: String,
-    pub url: Url,
-    pub request_headers: HeaderMap,
-}
-
-/// The parts of the matched URL that templates may read (`.MatchContext.URL.Path`...).
-#[derive(Clone, Debug)]
-pub struct Url {
-    pub scheme: String,
-    pub host: String,
-    pub path: String,
-    pub raw_query: String,
+    /// Shared, not copied: the proxy takes its headers back to forward them.
+    pub request: Arc<Incoming>,
 }
 
 impl Session {
-    pub fn new(req: &Incoming, captures: Vec<String>) -> Session {
+    pub fn new(request: Arc<Incoming>, captures: Vec<String>) -> Session {
         Session {
             subject: String::new(),
             extra: Value::Null,
             header: BTreeMap::new(),
             captures,
-            method: req.method.clone(),
-            url: Url {
-                scheme: req.scheme.clone(),
-                host: req.host.clone(),
-                path: crate::rule::clean_path(&req.decoded_path()),
-                raw_query: req.query.clone().unwrap_or_default(),
-            },
-            request_headers: req.headers.clone(),
+            request,
         }
+    }
+
+    /// The matched URL's path as templates see it (`.MatchContext.URL.Path`): decoded
+    /// and cleaned.
+    fn path(&self) -> String {
+        crate::rule::clean_path(&self.request.decoded_path())
+    }
+
+    /// The headers to emit, giving up the rest.
+    pub fn into_header(self) -> BTreeMap<String, String> {
+        self.header
     }
 
     /// Sets a header to emit, under its canonical name (`x-user` -> `X-User`).
@@ -125,14 +118,14 @@ impl Session {
             "MatchContext": {
                 "RegexpCaptureGroups": self.captures,
                 "URL": {
-                    "Scheme": self.url.scheme,
-                    "Host": self.url.host,
-                    "Path": self.url.path,
-                    "RawQuery": self.url.raw_query,
+                    "Scheme": self.request.scheme,
+                    "Host": self.request.host,
+                    "Path": self.path(),
+                    "RawQuery": self.request.query.as_deref().unwrap_or(""),
                     "Fragment": "",
                 },
-                "Method": self.method,
-                "Header": header_lists(self.request_headers.iter().filter_map(|(k, v)| {
+                "Method": self.request.method,
+                "Header": header_lists(self.request.headers.iter().filter_map(|(k, v)| {
                     v.to_str().ok().map(|v| (canonical(k.as_str()), v.to_string()))
                 })),
             },
@@ -147,8 +140,8 @@ impl Session {
             "header": header_lists(self.header.iter().map(|(k, v)| (k.clone(), v.clone()))),
             "match_context": {
                 "regexp_capture_groups": self.captures,
-                "url": format!("{}://{}{}", self.url.scheme, self.url.host, self.url.path),
-                "method": self.method,
+                "url": format!("{}://{}{}", self.request.scheme, self.request.host, self.path()),
+                "method": self.request.method,
             },
         })
     }

@@ -65,16 +65,48 @@ fn parent(out: &mut String, floor: &mut usize, rooted: bool) {
 /// empty path, so `http://h` stays `http://h` rather than `http://h.`).
 /// `path` is the decoded path (Go's `URL.Path`), without the query.
 pub fn match_url(scheme: &str, host: &str, path: &str) -> String {
-    if path.is_empty() {
-        format!("{scheme}://{host}")
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path.len());
+    url.push_str(scheme);
+    url.push_str("://");
+    url.push_str(host);
+    if is_clean(path) {
+        url.push_str(path);
     } else {
-        format!("{scheme}://{host}{}", clean_path(path))
+        url.push_str(&clean_path(path));
     }
+    url
+}
+
+/// Whether `clean_path` would give back a rooted `path` as it is (most request paths):
+/// no empty, `.` or `..` element and no trailing slash. The empty path counts as clean,
+/// as Oathkeeper leaves it alone.
+fn is_clean(path: &str) -> bool {
+    if path.is_empty() || path == "/" {
+        return true;
+    }
+    path.starts_with('/')
+        && path[1..]
+            .split('/')
+            .all(|element| !matches!(element, "" | "." | ".."))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_paths_are_recognised_as_clean() {
+        for p in ["", "/", "/a", "/a/b.c", "/a/.b", "/a/b..c"] {
+            assert!(is_clean(p), "{p}");
+            if !p.is_empty() {
+                assert_eq!(clean_path(p), p);
+            }
+        }
+        for p in ["//", "/a/", "/a//b", "/./a", "/a/.", "/a/../b", "/.."] {
+            assert!(!is_clean(p), "{p}");
+            assert_ne!(clean_path(p), p);
+        }
+    }
 
     #[test]
     fn matches_go_path_clean() {

@@ -60,6 +60,33 @@ pub struct Match {
     pub url: String,
 }
 
+/// Where an upstream is: `scheme://authority` and the base path requests are joined to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub origin: String,
+    pub path: String,
+}
+
+impl Upstream {
+    pub fn target(&self) -> Result<&Target, &str> {
+        self.parsed
+            .get_or_init(|| {
+                let up = url::Url::parse(&self.url).map_err(|e| e.to_string())?;
+                let host = up.host_str().unwrap_or("");
+                let origin = match up.port() {
+                    Some(p) => format!("{}://{host}:{p}", up.scheme()),
+                    None => format!("{}://{host}", up.scheme()),
+                };
+                Ok(Target {
+                    origin,
+                    path: up.path().to_string(),
+                })
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
 /// Where the proxy forwards a request that passed the pipeline.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +97,9 @@ pub struct Upstream {
     pub strip_path: String,
     #[serde(default, deserialize_with = "string")]
     pub url: String,
+    /// `url` taken apart, or why it is not a URL.
+    #[serde(skip)]
+    pub parsed: Memo<Result<Target, String>>,
 }
 
 /// A pipeline handler reference: name plus per-rule config.
@@ -81,6 +111,44 @@ pub struct Handler {
     /// `Null` when absent; Go's `json.RawMessage` writes that as `null` too.
     #[serde(default)]
     pub config: Value,
+    /// The global config merged with `config`; `None`: the handler is not enabled.
+    #[serde(skip)]
+    pub effective: Memo<Option<Value>>,
+}
+
+/// Something worked out from a rule by the first request that needs it, then kept: a
+/// rule never changes once loaded (a reload brings new rules), and neither does the global
+/// config. Not part of a rule's identity: clones start empty, all compare equal.
+pub struct Memo<T>(std::sync::OnceLock<T>);
+
+impl<T> Memo<T> {
+    pub fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(init)
+    }
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo(std::sync::OnceLock::new())
+    }
+}
+
+impl<T> Clone for Memo<T> {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl<T> PartialEq for Memo<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Memo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
 }
 
 /// `access_rules.matching_strategy`.
@@ -173,7 +241,7 @@ mod tests {
             },
             authenticators: vec![Handler {
                 handler: "noop".into(),
-                config: Value::Null,
+                ..Handler::default()
             }],
             ..Rule::default()
         };
