@@ -69,7 +69,7 @@ impl<'a> Engine<'a> {
         let mut held = self.reader.lock().await;
         let reader = match &mut *held {
             Some(r) => r,
-            None => held.insert(self.store.reader().await?),
+            None => held.insert(Box::pin(self.store.reader()).await?),
         };
         let (ns, obj, rel) = node;
         reader
@@ -87,7 +87,7 @@ impl<'a> Engine<'a> {
         let mut held = self.reader.lock().await;
         let reader = match &mut *held {
             Some(r) => r,
-            None => held.insert(self.store.reader().await?),
+            None => held.insert(Box::pin(self.store.reader()).await?),
         };
         reader.subject_sets(ns, obj, rel, self.max_width).await
     }

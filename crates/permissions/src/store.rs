@@ -3,8 +3,7 @@
 //! query per node it visits, never a scan.
 
 use crate::tuple::{Query, RelationTuple, Subject, SubjectSet};
-use gatehouse_store::{Conn, Db, InlineReads, Migration, on_conn, on_pool, rusqlite, sqlx};
-use std::sync::Arc;
+use gatehouse_store::{Conn, Db, Migration, Snapshot, on_conn, on_pool, rusqlite, sqlx};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -190,7 +189,7 @@ impl TupleStore {
     /// A reader holding one connection, for the run of lookups a check makes.
     pub async fn reader(&self) -> Result<Reader, StoreError> {
         Ok(match self.db.inline_reads() {
-            Some(reads) => Reader::Inline(Arc::clone(reads)),
+            Some(reads) => Reader::Inline(reads.snapshot()?),
             None => Reader::Pooled(self.db.read_conn().await?),
         })
     }
@@ -301,10 +300,10 @@ pub struct NodeRows {
 }
 
 /// Lookups for one check, which visits many nodes, one statement each: on a SQLite file
-/// run on the calling thread (see `gatehouse_store::InlineReads`), otherwise on one pooled
-/// connection held for the whole check.
+/// in one read transaction on the calling thread (see `gatehouse_store::InlineReads`),
+/// otherwise on one pooled connection held for the whole check.
 pub enum Reader {
-    Inline(Arc<InlineReads>),
+    Inline(Snapshot),
     Pooled(Conn),
 }
 
@@ -343,11 +342,11 @@ fn sets_sql(limit: usize) -> String {
 }
 
 fn inline_rows(
-    reads: &InlineReads,
+    snapshot: &Snapshot,
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<SetRow>, StoreError> {
-    Ok(reads.with(|conn| {
+    Ok(snapshot.read(|conn| {
         let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         rows.collect()
@@ -370,13 +369,20 @@ impl Reader {
             Reader::Inline(c) => {
                 inline_rows(c, &sql, &[&namespace, &object, &relation, &subject_key])?
             }
-            Reader::Pooled(conn) => on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(namespace)
-                .bind(object)
-                .bind(relation)
-                .bind(subject_key)
-                .fetch_all(&mut **c)
-                .await?),
+            // Boxed: sqlx's futures are large, and inline they would make every node of
+            // a check (a future each, moved into a box) that large.
+            Reader::Pooled(conn) => {
+                Box::pin(async {
+                    on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(namespace)
+                    .bind(object)
+                    .bind(relation)
+                    .bind(subject_key)
+                    .fetch_all(&mut **c)
+                    .await)
+                })
+                .await?
+            }
         };
         // A row with the subject's own key means it is stored here, whichever branch gave it
         // (a stored expandable set comes from both).
@@ -401,12 +407,17 @@ impl Reader {
         let sql = sets_sql(limit);
         let rows: Vec<SetRow> = match self {
             Reader::Inline(c) => inline_rows(c, &sql, &[&namespace, &object, &relation])?,
-            Reader::Pooled(conn) => on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(namespace)
-                .bind(object)
-                .bind(relation)
-                .fetch_all(&mut **c)
-                .await?),
+            Reader::Pooled(conn) => {
+                Box::pin(async {
+                    on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(namespace)
+                    .bind(object)
+                    .bind(relation)
+                    .fetch_all(&mut **c)
+                    .await)
+                })
+                .await?
+            }
         };
         Ok(rows.into_iter().map(set_of).collect())
     }

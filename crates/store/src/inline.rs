@@ -31,23 +31,20 @@ impl InlineReads {
         })
     }
 
-    /// Runs `read` on an idle connection (or a new one), then keeps the connection for the
-    /// next read.
-    pub fn with<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
-    ) -> Result<T, rusqlite::Error> {
+    /// A connection reading one snapshot of the database (a read transaction) until the
+    /// [`Snapshot`] is dropped. One transaction for a whole check also takes the file locks
+    /// once instead of once per statement, which costs more than the lookups themselves.
+    pub fn snapshot(self: &Arc<Self>) -> Result<Snapshot, rusqlite::Error> {
         let reused = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match reused {
             Some(c) => c,
             None => self.open()?,
         };
-        let result = read(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < KEEP_IDLE {
-            idle.push(conn);
-        }
-        result
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(Snapshot {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+        })
     }
 
     fn open(&self) -> Result<Connection, rusqlite::Error> {
@@ -60,5 +57,43 @@ impl InlineReads {
         conn.pragma_update(None, "cache_size", -16384)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
+    }
+}
+
+/// A read transaction on a pooled connection; the connection goes back when dropped.
+pub struct Snapshot {
+    /// `Some` until dropped.
+    conn: Option<Connection>,
+    pool: Arc<InlineReads>,
+}
+
+impl Snapshot {
+    /// Runs `read` inside the snapshot.
+    pub fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, rusqlite::Error> {
+        match &self.conn {
+            Some(conn) => read(conn),
+            None => Err(rusqlite::Error::InvalidQuery),
+        }
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        // Ending the transaction lets the WAL be checkpointed past it; a connection that
+        // cannot end it is closed instead of reused.
+        let ended = conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut end| end.execute([]));
+        if ended.is_err() {
+            return;
+        }
+        let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < KEEP_IDLE {
+            idle.push(conn);
+        }
     }
 }

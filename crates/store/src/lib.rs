@@ -9,7 +9,7 @@ mod dsn;
 mod inline;
 mod migrate;
 
-pub use inline::InlineReads;
+pub use inline::{InlineReads, Snapshot};
 pub use migrate::Migration;
 pub use rusqlite;
 pub use sqlx;

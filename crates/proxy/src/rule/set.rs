@@ -24,7 +24,8 @@ use super::types::{Rule, Strategy};
 
 /// The rule a request matched, with the regexp capture groups of its URL
 /// (nested groups included, in order of their opening bracket; an unmatched
-/// group is ""). Always empty under the glob strategy.
+/// group is ""). Empty under the glob strategy, and for a rule none of whose
+/// handlers reads them (see [`Rule::reads_captures`]).
 #[derive(Clone, Debug)]
 pub struct Matched {
     pub rule: Arc<Rule>,
@@ -134,9 +135,9 @@ impl RuleSet {
 
     fn matched(&self, entry: &Entry, head: usize, url: &str) -> Matched {
         let captures = match self.strategy {
-            Strategy::Regexp => entry.captures(head, url),
+            Strategy::Regexp if entry.rule().reads_captures() => entry.captures(head, url),
             // Globs have no groups (Oathkeeper returns an empty list).
-            Strategy::Glob => Vec::new(),
+            _ => Vec::new(),
         };
         Matched {
             rule: Arc::clone(entry.rule()),

@@ -48,6 +48,22 @@ pub struct Rule {
     pub upstream: Upstream,
 }
 
+impl Rule {
+    /// Whether one of the rule's handlers can see the URL's capture groups: those that
+    /// render templates (`.MatchContext.RegexpCaptureGroups`) and those that send the
+    /// session on (`match_context.regexp_capture_groups`). Matching leaves them out for
+    /// the other rules, the common anonymous or session-only ones.
+    pub fn reads_captures(&self) -> bool {
+        matches!(self.authorizer.handler.as_str(), "remote" | "remote_json")
+            || self.mutators.iter().any(|m| {
+                matches!(
+                    m.handler.as_str(),
+                    "header" | "cookie" | "hydrator" | "id_token"
+                )
+            })
+    }
+}
+
 /// Which requests a rule applies to.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,7 @@ use super::*;
 use crate::rule::entry::Problem;
 use crate::rule::types::Match;
 
+/// A rule with a `header` mutator, which can read the capture groups.
 fn rule(id: &str, methods: &[&str], url: &str) -> Rule {
     Rule {
         id: id.to_owned(),
@@ -9,6 +10,10 @@ fn rule(id: &str, methods: &[&str], url: &str) -> Rule {
             methods: methods.iter().map(|m| (*m).to_owned()).collect(),
             url: url.to_owned(),
         },
+        mutators: vec![crate::rule::Handler {
+            handler: "header".into(),
+            ..Default::default()
+        }],
         ..Rule::default()
     }
 }
@@ -40,6 +45,31 @@ fn capture_groups_in_order_nested_included() {
         m.captures,
         ["http", "x.example.com", "x", "7", "/pets", "/pets"]
     );
+}
+
+#[test]
+fn capture_groups_are_left_out_when_no_handler_reads_them() {
+    let mut quiet = rule("a", &["GET"], "http://<[a-z]+>/<.*>");
+    quiet.mutators[0].handler = "noop".into();
+    let set = regexp(vec![quiet]);
+    assert!(set.find("GET", "http://x/1").unwrap().captures.is_empty());
+    for (kind, handler) in [
+        ("authorizer", "remote_json"),
+        ("authorizer", "remote"),
+        ("mutator", "cookie"),
+        ("mutator", "hydrator"),
+        ("mutator", "id_token"),
+    ] {
+        let mut r = rule("a", &["GET"], "http://<[a-z]+>/<.*>");
+        if kind == "authorizer" {
+            r.mutators.clear();
+            r.authorizer.handler = handler.into();
+        } else {
+            r.mutators[0].handler = handler.into();
+        }
+        let m = regexp(vec![r]).find("GET", "http://x/1").unwrap();
+        assert_eq!(m.captures, ["x", "1"], "{handler}");
+    }
 }
 
 #[test]
