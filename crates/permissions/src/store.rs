@@ -321,10 +321,11 @@ fn set_of(r: SetRow) -> SubjectSet {
 // and then prepares the statement again whenever that parameter is bound, i.e. every time.
 
 /// The subject and the expandable subject sets of a node. Both backends read `$N` as the
-/// N-th bound value, so one text serves all.
+/// N-th bound value, so one text serves all. The first part asks only for what the forward
+/// index holds, so it never reads the table.
 fn node_sql(limit: usize) -> String {
     format!(
-        "SELECT subject, subject_set_namespace, subject_set_object, subject_set_relation \
+        "SELECT subject, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT) \
      FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 AND subject = $4 \
      UNION ALL SELECT * FROM (SELECT subject, subject_set_namespace, subject_set_object, subject_set_relation \
      FROM permission_relation_tuples WHERE namespace = $1 AND object = $2 AND relation = $3 \

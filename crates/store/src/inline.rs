@@ -53,8 +53,9 @@ impl InlineReads {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        // 16 MiB of page cache per connection, filled only as pages are read.
-        conn.pragma_update(None, "cache_size", -16384)?;
+        // 64 MiB of page cache per connection, filled only as pages are read: a check's
+        // lookups land on scattered pages of a large tuple table.
+        conn.pragma_update(None, "cache_size", -65536)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }
