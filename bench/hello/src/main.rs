@@ -3,13 +3,15 @@
 
 use axum::Router;
 use axum::routing::get;
+// The allocator the library declares.
+use gatehouse_bench_hello as _;
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:4999".into());
     let app = Router::new().route("/", get(|| async { "hello, world" }));
-    gatehouse_bench_hello::runtime()?.block_on(async {
+    gatehouse_core::runtime::build()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         axum::serve(listener, app).await
     })

@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod loader;
 pub mod pagination;
+pub mod runtime;
 pub mod token;
 
 pub use clock::Clock;

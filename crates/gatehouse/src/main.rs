@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     }
     gatehouse_core::install_tls_provider();
     init_tracing();
-    let runtime = match runtime() {
+    let runtime = match gatehouse_core::runtime::build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -40,19 +40,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Tokio's work-stealing scheduler on several CPUs; on one CPU (a small container, a
-/// pinned process) the single-threaded scheduler, which does the same work without the
-/// cross-thread bookkeeping.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut builder = if cpus == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build()
 }
 
 fn init_tracing() {

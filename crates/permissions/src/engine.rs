@@ -69,12 +69,10 @@ impl<'a> Engine<'a> {
         let mut held = self.reader.lock().await;
         let reader = match &mut *held {
             Some(r) => r,
-            None => held.insert(Box::pin(self.store.reader()).await?),
+            None => held.insert(Box::pin(self.store.reader(self.max_width)).await?),
         };
         let (ns, obj, rel) = node;
-        reader
-            .node(ns, obj, rel, &subject.key(), self.max_width)
-            .await
+        reader.node(ns, obj, rel, &subject.key()).await
     }
 
     /// Every subject set on a node, for a tuple-to-subject-set rewrite.
@@ -87,9 +85,9 @@ impl<'a> Engine<'a> {
         let mut held = self.reader.lock().await;
         let reader = match &mut *held {
             Some(r) => r,
-            None => held.insert(Box::pin(self.store.reader()).await?),
+            None => held.insert(Box::pin(self.store.reader(self.max_width)).await?),
         };
-        reader.subject_sets(ns, obj, rel, self.max_width).await
+        reader.subject_sets(ns, obj, rel).await
     }
 
     /// Whether `t.subject` has `t.relation` on `t.namespace:t.object`, looking `depth`

@@ -186,11 +186,17 @@ impl TupleStore {
         Ok((page.drain(..).map(|(_, t)| t).collect(), next))
     }
 
-    /// A reader holding one connection, for the run of lookups a check makes.
-    pub async fn reader(&self) -> Result<Reader, StoreError> {
-        Ok(match self.db.inline_reads() {
-            Some(reads) => Reader::Inline(reads.snapshot()?),
-            None => Reader::Pooled(self.db.read_conn().await?),
+    /// A reader holding one connection, for the run of lookups a check makes; `width`
+    /// caps the subject sets one lookup returns (`limit.max_read_width`).
+    pub async fn reader(&self, width: usize) -> Result<Reader, StoreError> {
+        let source = match self.db.inline_reads() {
+            Some(reads) => Source::Inline(reads.snapshot()?),
+            None => Source::Pooled(self.db.read_conn().await?),
+        };
+        Ok(Reader {
+            source,
+            node_sql: node_sql(width),
+            sets_sql: sets_sql(width),
         })
     }
 
@@ -302,7 +308,14 @@ pub struct NodeRows {
 /// Lookups for one check, which visits many nodes, one statement each: on a SQLite file
 /// in one read transaction on the calling thread (see `gatehouse_store::InlineReads`),
 /// otherwise on one pooled connection held for the whole check.
-pub enum Reader {
+pub struct Reader {
+    source: Source,
+    /// The two statements, written once per check (see [`node_sql`]).
+    node_sql: String,
+    sets_sql: String,
+}
+
+enum Source {
     Inline(Snapshot),
     Pooled(Conn),
 }
@@ -342,49 +355,45 @@ fn sets_sql(limit: usize) -> String {
     )
 }
 
-fn inline_rows(
-    snapshot: &Snapshot,
-    sql: &str,
-    params: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<SetRow>, StoreError> {
-    Ok(snapshot.read(|conn| {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-        rows.collect()
-    })?)
+/// Runs `sql` with text parameters on whichever connection the check holds.
+async fn fetch(source: &mut Source, sql: &str, binds: &[&str]) -> Result<Vec<SetRow>, StoreError> {
+    match source {
+        Source::Inline(snapshot) => Ok(snapshot.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(binds), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect()
+        })?),
+        // Boxed: sqlx's futures are large, and inline they would make every node of a
+        // check (a future each, moved into a box) that large.
+        Source::Pooled(conn) => {
+            Box::pin(async {
+                Ok(on_conn!(conn, c => {
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()));
+                    for b in binds {
+                        query = query.bind(*b);
+                    }
+                    query.fetch_all(&mut **c).await?
+                }))
+            })
+            .await
+        }
+    }
 }
 
 impl Reader {
-    /// Whether `subject_key` is stored on the node, and the node's expandable subject sets
-    /// (at most `limit`), in one statement.
+    /// Whether `subject_key` is stored on the node, and the node's expandable subject sets,
+    /// in one statement.
     pub async fn node(
         &mut self,
         namespace: &str,
         object: &str,
         relation: &str,
         subject_key: &str,
-        limit: usize,
     ) -> Result<NodeRows, StoreError> {
-        let sql = node_sql(limit);
-        let rows: Vec<SetRow> = match self {
-            Reader::Inline(c) => {
-                inline_rows(c, &sql, &[&namespace, &object, &relation, &subject_key])?
-            }
-            // Boxed: sqlx's futures are large, and inline they would make every node of
-            // a check (a future each, moved into a box) that large.
-            Reader::Pooled(conn) => {
-                Box::pin(async {
-                    on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(namespace)
-                    .bind(object)
-                    .bind(relation)
-                    .bind(subject_key)
-                    .fetch_all(&mut **c)
-                    .await)
-                })
-                .await?
-            }
-        };
+        let binds = [namespace, object, relation, subject_key];
+        let rows = fetch(&mut self.source, &self.node_sql, &binds).await?;
         // A row with the subject's own key means it is stored here, whichever branch gave it
         // (a stored expandable set comes from both).
         let direct = rows.iter().any(|r| r.0 == subject_key);
@@ -396,30 +405,20 @@ impl Reader {
         Ok(NodeRows { direct, sets })
     }
 
-    /// Every subject set (objects as subjects too) on the node, at most `limit`: what a
-    /// tuple-to-subject-set rewrite follows.
+    /// Every subject set (objects as subjects too) on the node: what a tuple-to-subject-set
+    /// rewrite follows.
     pub async fn subject_sets(
         &mut self,
         namespace: &str,
         object: &str,
         relation: &str,
-        limit: usize,
     ) -> Result<Vec<SubjectSet>, StoreError> {
-        let sql = sets_sql(limit);
-        let rows: Vec<SetRow> = match self {
-            Reader::Inline(c) => inline_rows(c, &sql, &[&namespace, &object, &relation])?,
-            Reader::Pooled(conn) => {
-                Box::pin(async {
-                    on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(namespace)
-                    .bind(object)
-                    .bind(relation)
-                    .fetch_all(&mut **c)
-                    .await)
-                })
-                .await?
-            }
-        };
+        let rows = fetch(
+            &mut self.source,
+            &self.sets_sql,
+            &[namespace, object, relation],
+        )
+        .await?;
         Ok(rows.into_iter().map(set_of).collect())
     }
 }

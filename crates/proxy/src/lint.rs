@@ -181,7 +181,8 @@ fn sample_session(config: &Config, rule: &Rule) -> Option<Value> {
         .get("extra_from")
         .and_then(Value::as_str)
         .unwrap_or("extra");
-    let at = |path: &str| pick(whoami.to_string().as_bytes(), path).ok().flatten();
+    let whoami = whoami.to_string();
+    let at = |path: &str| pick(whoami.as_bytes(), path).ok().flatten();
     let subject = at(subject_from)
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();

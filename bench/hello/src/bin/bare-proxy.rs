@@ -10,6 +10,8 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
+// The allocator the library declares.
+use gatehouse_bench_hello as _;
 
 type Upstream = (Client<HttpConnector, Body>, String);
 
@@ -31,7 +33,7 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: bare-proxy LISTEN_ADDR UPSTREAM_ADDR");
         std::process::exit(2);
     };
-    gatehouse_bench_hello::runtime()?.block_on(async {
+    gatehouse_core::runtime::build()?.block_on(async {
         let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
         let app = axum::Router::new()
             .fallback(forward)
