@@ -45,8 +45,9 @@ pub struct Engine<'a> {
     /// Subject sets followed per node (`limit.max_read_width`).
     pub max_width: usize,
     steps: AtomicUsize,
-    /// One connection for all of a check's lookups, taken at the first one. Nothing that
-    /// runs while it is held takes a second one, so a full pool cannot deadlock checks.
+    /// The check's lookups, opened at the first one. Where it holds a connection (SQLite),
+    /// nothing that runs while it is held takes a second one, so a full pool cannot
+    /// deadlock checks.
     reader: tokio::sync::Mutex<Option<Reader>>,
 }
 

@@ -4,6 +4,7 @@
 //! Keto's REST API (`api`).
 
 pub mod api;
+mod batch;
 pub mod config;
 pub mod engine;
 pub mod namespaces;

@@ -2,8 +2,10 @@
 //! is an index lookup on `(namespace, object, relation[, subject])`, so a check costs one
 //! query per node it visits, never a scan.
 
+use crate::batch::{Ask, Batcher, SetRow};
 use crate::tuple::{Query, RelationTuple, Subject, SubjectSet};
 use gatehouse_store::{Conn, Db, Migration, Snapshot, on_conn, on_pool, rusqlite, sqlx};
+use std::sync::Arc;
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -28,6 +30,8 @@ pub type StoreError = gatehouse_store::StoreError;
 #[derive(Clone)]
 pub struct TupleStore {
     pub db: Db,
+    /// Check lookups on PostgreSQL (see `crate::batch`).
+    batcher: Option<Arc<Batcher>>,
 }
 
 type Row = (
@@ -117,7 +121,11 @@ macro_rules! delete_tuple {
 
 impl TupleStore {
     pub fn new(db: Db) -> TupleStore {
-        TupleStore { db }
+        let batcher = match &db {
+            Db::Postgres(pool) => Some(Batcher::new(pool)),
+            Db::Sqlite { .. } => None,
+        };
+        TupleStore { db, batcher }
     }
 
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
@@ -186,15 +194,17 @@ impl TupleStore {
         Ok((page.drain(..).map(|(_, t)| t).collect(), next))
     }
 
-    /// A reader holding one connection, for the run of lookups a check makes; `width`
-    /// caps the subject sets one lookup returns (`limit.max_read_width`).
+    /// A reader for the run of lookups a check makes; `width` caps the subject sets one
+    /// lookup returns (`limit.max_read_width`).
     pub async fn reader(&self, width: usize) -> Result<Reader, StoreError> {
-        let source = match self.db.inline_reads() {
-            Some(reads) => Source::Inline(reads.snapshot()?),
-            None => Source::Pooled(self.db.read_conn().await?),
+        let source = match (&self.batcher, self.db.inline_reads()) {
+            (Some(batcher), _) => Source::Batched(Arc::clone(batcher)),
+            (None, Some(reads)) => Source::Local(Local::Inline(reads.snapshot()?)),
+            (None, None) => Source::Local(Local::Pooled(self.db.read_conn().await?)),
         };
         Ok(Reader {
             source,
+            width,
             node_sql: node_sql(width),
             sets_sql: sets_sql(width),
         })
@@ -306,21 +316,27 @@ pub struct NodeRows {
 }
 
 /// Lookups for one check, which visits many nodes, one statement each: on a SQLite file
-/// in one read transaction on the calling thread (see `gatehouse_store::InlineReads`),
-/// otherwise on one pooled connection held for the whole check.
+/// in one read transaction on the calling thread (see `gatehouse_store::InlineReads`), on
+/// PostgreSQL in statements shared with concurrent checks (see `crate::batch`), otherwise
+/// (in-memory SQLite) on one pooled connection held for the whole check.
 pub struct Reader {
     source: Source,
+    width: usize,
     /// The two statements, written once per check (see [`node_sql`]).
     node_sql: String,
     sets_sql: String,
 }
 
 enum Source {
+    Batched(Arc<Batcher>),
+    Local(Local),
+}
+
+/// A connection of the check's own.
+enum Local {
     Inline(Snapshot),
     Pooled(Conn),
 }
-
-type SetRow = (String, Option<String>, Option<String>, Option<String>);
 
 fn set_of(r: SetRow) -> SubjectSet {
     SubjectSet {
@@ -355,10 +371,10 @@ fn sets_sql(limit: usize) -> String {
     )
 }
 
-/// Runs `sql` with text parameters on whichever connection the check holds.
-async fn fetch(source: &mut Source, sql: &str, binds: &[&str]) -> Result<Vec<SetRow>, StoreError> {
-    match source {
-        Source::Inline(snapshot) => Ok(snapshot.read(|conn| {
+/// Runs `sql` with text parameters on the check's own connection.
+async fn fetch(local: &mut Local, sql: &str, binds: &[&str]) -> Result<Vec<SetRow>, StoreError> {
+    match local {
+        Local::Inline(snapshot) => Ok(snapshot.read(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(binds), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -367,7 +383,7 @@ async fn fetch(source: &mut Source, sql: &str, binds: &[&str]) -> Result<Vec<Set
         })?),
         // Boxed: sqlx's futures are large, and inline they would make every node of a
         // check (a future each, moved into a box) that large.
-        Source::Pooled(conn) => {
+        Local::Pooled(conn) => {
             Box::pin(async {
                 Ok(on_conn!(conn, c => {
                     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()));
@@ -383,6 +399,37 @@ async fn fetch(source: &mut Source, sql: &str, binds: &[&str]) -> Result<Vec<Set
 }
 
 impl Reader {
+    /// The rows of one lookup: with `subject`, [`node_sql`]'s; without, [`sets_sql`]'s.
+    async fn rows(
+        &mut self,
+        namespace: &str,
+        object: &str,
+        relation: &str,
+        subject: Option<&str>,
+    ) -> Result<Vec<SetRow>, StoreError> {
+        let local = match &mut self.source {
+            Source::Local(local) => local,
+            Source::Batched(batcher) => {
+                let ask = Ask {
+                    namespace: namespace.to_owned(),
+                    object: object.to_owned(),
+                    relation: relation.to_owned(),
+                    subject: subject.map(str::to_owned),
+                    limit: i64::try_from(self.width).unwrap_or(i64::MAX),
+                };
+                let alone = match subject {
+                    Some(_) => &self.node_sql,
+                    None => &self.sets_sql,
+                };
+                return Box::pin(batcher.ask(ask, alone)).await;
+            }
+        };
+        match subject {
+            Some(key) => fetch(local, &self.node_sql, &[namespace, object, relation, key]).await,
+            None => fetch(local, &self.sets_sql, &[namespace, object, relation]).await,
+        }
+    }
+
     /// Whether `subject_key` is stored on the node, and the node's expandable subject sets,
     /// in one statement.
     pub async fn node(
@@ -392,8 +439,9 @@ impl Reader {
         relation: &str,
         subject_key: &str,
     ) -> Result<NodeRows, StoreError> {
-        let binds = [namespace, object, relation, subject_key];
-        let rows = fetch(&mut self.source, &self.node_sql, &binds).await?;
+        let rows = self
+            .rows(namespace, object, relation, Some(subject_key))
+            .await?;
         // A row with the subject's own key means it is stored here, whichever branch gave it
         // (a stored expandable set comes from both).
         let direct = rows.iter().any(|r| r.0 == subject_key);
@@ -413,12 +461,7 @@ impl Reader {
         object: &str,
         relation: &str,
     ) -> Result<Vec<SubjectSet>, StoreError> {
-        let rows = fetch(
-            &mut self.source,
-            &self.sets_sql,
-            &[namespace, object, relation],
-        )
-        .await?;
+        let rows = self.rows(namespace, object, relation, None).await?;
         Ok(rows.into_iter().map(set_of).collect())
     }
 }

@@ -28,6 +28,9 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("database error: {0}")]
     Inline(#[from] rusqlite::Error),
+    /// One failure reported to every caller whose lookup shared the failed statement.
+    #[error(transparent)]
+    Shared(Arc<StoreError>),
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {
         version: i64,

@@ -51,6 +51,8 @@ fn rand_suffix() -> String {
 }
 
 pub struct Keto {
+    /// The service's database, when it is PostgreSQL.
+    pub postgres: Option<String>,
     pub read: String,
     pub write: String,
     pub opl: String,
@@ -72,7 +74,7 @@ pub async fn try_start(backend: &Backend, config: Value) -> Result<Keto, String>
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("keto.db").display()),
         Backend::Postgres(base) => fresh_postgres(base).await,
     };
-    let mut doc = json!({"dsn": dsn});
+    let mut doc = json!({"dsn": dsn.clone()});
     gatehouse_core::config::merge(&mut doc, config);
     let cfg =
         gatehouse_permissions::config::Config::from_value(doc, "").map_err(|e| e.to_string())?;
@@ -84,6 +86,7 @@ pub async fn try_start(backend: &Backend, config: Value) -> Result<Keto, String>
         url
     };
     Ok(Keto {
+        postgres: matches!(backend, Backend::Postgres(_)).then(|| dsn.clone()),
         read: serve(gatehouse_permissions::api::read_router(p.clone())).await,
         write: serve(gatehouse_permissions::api::write_router(p.clone())).await,
         opl: serve(gatehouse_permissions::api::opl_router(p.clone())).await,
@@ -117,6 +120,22 @@ impl Keto {
             .await
             .unwrap();
         assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+    }
+
+    /// Has PostgreSQL end every other session of the service's database, as an operator
+    /// (`pg_terminate_backend`) or a restart would.
+    pub async fn end_database_sessions(&self) {
+        use gatehouse_store::sqlx::{self, Connection, PgConnection};
+        let dsn = self.postgres.as_deref().expect("a PostgreSQL service");
+        let mut conn = PgConnection::connect(dsn).await.unwrap();
+        let ended: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert!(!ended.is_empty(), "the service had sessions to end");
     }
 
     /// `check/openapi` for a text tuple: whether it is allowed.

@@ -203,3 +203,57 @@ async fn reverse_lookups_answer_what_checks_answer() {
         assert_eq!(bad.status(), 400);
     }
 }
+
+/// Many checks at once, each with its own answer: on PostgreSQL their lookups share
+/// statements (`batch.rs`), and every answer must still be the one for its own question.
+/// Then PostgreSQL ends every session of the database (as a restart would) and checks still
+/// answer, on new connections.
+#[tokio::test]
+async fn concurrent_checks_each_get_their_own_answer() {
+    const DOCS: usize = 30;
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = start(&backend, opl_config(dir.path(), MODEL)).await;
+        let mut tuples = Vec::new();
+        for i in 0..DOCS {
+            tuples.push(format!("Document:d{i}#owners@User:o{i}"));
+            tuples.push(format!("Document:d{i}#parents@Folder:f{}", i % 3));
+        }
+        for j in 0..3 {
+            tuples.push(format!("Folder:f{j}#viewers@Group:g{j}#members"));
+            tuples.push(format!("Group:g{j}#members@User:m{j}"));
+        }
+        k.insert(&tuples.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let mut cases = Vec::new();
+        for i in 0..DOCS {
+            let other = (i + 1) % DOCS;
+            cases.push((format!("Document:d{i}#view@User:o{i}"), true));
+            cases.push((format!("Document:d{i}#view@User:o{other}"), false));
+            cases.push((format!("Document:d{i}#edit@User:o{i}"), true));
+            cases.push((format!("Document:d{i}#view@User:m{}", i % 3), true));
+            cases.push((format!("Document:d{i}#view@User:m{}", (i + 1) % 3), false));
+            cases.push((format!("Document:d{i}#edit@User:m{}", i % 3), false));
+        }
+        let k = std::sync::Arc::new(k);
+        let all_at_once = |round: &'static str| {
+            let mut set = tokio::task::JoinSet::new();
+            for (tuple, expected) in cases.clone() {
+                let k = k.clone();
+                set.spawn(async move { (k.allowed(&tuple, None).await, expected, tuple) });
+            }
+            let backend = backend.clone();
+            async move {
+                while let Some(done) = set.join_next().await {
+                    let (got, expected, tuple) = done.unwrap();
+                    assert_eq!(got, expected, "{tuple} on {backend:?}, {round}");
+                }
+            }
+        };
+        all_at_once("first round").await;
+        if let crate::harness::Backend::Postgres(_) = &backend {
+            k.end_database_sessions().await;
+            all_at_once("after PostgreSQL ended every session").await;
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Node lookups on PostgreSQL, shared between concurrent checks. Each lookup is tiny (a few
+//! index probes), so what PostgreSQL and the driver spend on it is almost all per-statement
+//! work: a round trip, a portal, a snapshot. Lookups that arrive while earlier ones are
+//! running wait in a queue, and the next free runner sends the whole queue as one statement
+//! (the lookups as arrays, joined laterally to the same index probes as a single lookup).
+//!
+//! Nothing waits for a batch to fill: a lookup on an idle server is sent at once, alone.
+//! Under load the queue fills by itself while statements run. Every lookup still reads the
+//! tuples as they are when its statement runs, as a lone statement would: there is no cache.
+
+use gatehouse_store::{StoreError, sqlx};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Statements in flight at once. PostgreSQL shares the machine's cores with the server;
+/// more runners would only split the queue into smaller batches.
+const RUNNERS: usize = 2;
+
+/// Lookups one statement carries at most.
+const MAX_BATCH: usize = 256;
+
+/// A row of a node: the subject's key, and the subject set's parts when it is one.
+pub(crate) type SetRow = (String, Option<String>, Option<String>, Option<String>);
+
+/// One lookup on `(namespace, object, relation)`: with `subject`, the subject's own tuple
+/// and the node's expandable subject sets ([`crate::store::Reader::node`]); without, every
+/// subject set of the node ([`crate::store::Reader::subject_sets`]). At most `limit` sets.
+pub(crate) struct Ask {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+    pub subject: Option<String>,
+    pub limit: i64,
+}
+
+type Reply = oneshot::Sender<Result<Vec<SetRow>, Arc<StoreError>>>;
+
+pub(crate) struct Batcher {
+    /// How runners open their connections (see [`Batcher::new`]).
+    options: PgConnectOptions,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: Vec<(Ask, Reply)>,
+    running: usize,
+    /// Connections of runners that finished, the most recently used last.
+    idle: Vec<PgConnection>,
+}
+
+/// How long opening a connection may take before the lookups waiting on it fail.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The three parts of a lookup, each guarded by the lookup's kind so PostgreSQL skips the
+/// parts that do not apply (a one-time filter per lookup) and probes the same indexes as the
+/// single-lookup statements in `store.rs`. Rows come back tagged with the lookup's position.
+const BATCH_SQL: &str = "SELECT q.i, t.subject, t.sns, t.sobj, t.srel \
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) WITH ORDINALITY AS q(ns, obj, rel, sub, lim, i) \
+CROSS JOIN LATERAL ( \
+  SELECT p.subject, CAST(NULL AS TEXT) AS sns, CAST(NULL AS TEXT) AS sobj, CAST(NULL AS TEXT) AS srel \
+    FROM permission_relation_tuples p \
+    WHERE q.sub IS NOT NULL AND p.namespace = q.ns AND p.object = q.obj AND p.relation = q.rel AND p.subject = q.sub \
+  UNION ALL SELECT * FROM (SELECT p.subject, p.subject_set_namespace, p.subject_set_object, p.subject_set_relation \
+    FROM permission_relation_tuples p \
+    WHERE q.sub IS NOT NULL AND p.namespace = q.ns AND p.object = q.obj AND p.relation = q.rel \
+    AND p.subject_id IS NULL AND p.subject_set_relation <> '' ORDER BY p.subject LIMIT q.lim) AS expandable \
+  UNION ALL SELECT * FROM (SELECT p.subject, p.subject_set_namespace, p.subject_set_object, p.subject_set_relation \
+    FROM permission_relation_tuples p \
+    WHERE q.sub IS NULL AND p.namespace = q.ns AND p.object = q.obj AND p.relation = q.rel \
+    AND p.subject_id IS NULL ORDER BY p.subject LIMIT q.lim) AS sets \
+) AS t";
+
+impl Batcher {
+    /// A batcher on connections of its own to `shared`'s database, at most one per runner,
+    /// held by the batcher rather than a pool: a pool sends a test query each time it lends
+    /// a connection out or takes it back, which would double the round trips. A connection
+    /// that died is replaced and the statement retried once (see [`Batcher::fetch`]).
+    ///
+    /// They use one generic plan for [`BATCH_SQL`]: PostgreSQL otherwise compares it with
+    /// plans made for each call's arrays, finds those cheaper (it guesses ten lookups a call),
+    /// and plans every call again, which costs more than the lookups themselves.
+    pub(crate) fn new(shared: &PgPool) -> Arc<Batcher> {
+        let options = (*shared.connect_options())
+            .clone()
+            .options([("plan_cache_mode", "force_generic_plan")]);
+        Arc::new(Batcher {
+            options,
+            state: Mutex::default(),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The lock only guards pushes and drains of a Vec, which cannot leave it torn.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The rows of one lookup, sets in key order. When nothing else is running, the lookup
+    /// is sent at once from the calling task as `alone`, a statement for one lookup (bound
+    /// to namespace, object, relation and, if any, subject): on a quiet server that is
+    /// quicker than PostgreSQL's work on the arrays of a batch of one.
+    pub(crate) async fn ask(
+        self: &Arc<Self>,
+        ask: Ask,
+        alone: &str,
+    ) -> Result<Vec<SetRow>, StoreError> {
+        let quiet = {
+            let mut state = self.state();
+            let quiet = state.running == 0 && state.queue.is_empty();
+            state.running += usize::from(quiet);
+            quiet.then(|| state.idle.pop())
+        };
+        if let Some(conn) = quiet {
+            return self.alone(conn, &ask, alone).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        let start_runner = {
+            let mut state = self.state();
+            state.queue.push((ask, reply));
+            let free = state.running < RUNNERS;
+            state.running += usize::from(free);
+            free
+        };
+        if start_runner {
+            // A task of its own: a caller that goes away (a client hanging up) must not
+            // cancel a statement that carries other callers' lookups.
+            tokio::spawn(Arc::clone(self).run());
+        }
+        match answer.await {
+            Ok(rows) => rows.map_err(StoreError::Shared),
+            Err(_) => Err(StoreError::Sql(sqlx::Error::WorkerCrashed)),
+        }
+    }
+
+    /// One lookup on the calling task, in the runner slot the caller took.
+    async fn alone(
+        self: &Arc<Self>,
+        mut conn: Option<PgConnection>,
+        ask: &Ask,
+        sql: &str,
+    ) -> Result<Vec<SetRow>, StoreError> {
+        let mut slot = Slot {
+            batcher: Arc::clone(self),
+            conn: None,
+        };
+        // If the caller goes away mid-statement, `conn` goes with it (its protocol state is
+        // unknown) and the slot is given back all the same.
+        let rows = match self.single(&mut conn, ask, sql).await {
+            Err(e) if connection_lost(&e) => self.single(&mut conn, ask, sql).await,
+            other => other,
+        };
+        slot.conn = conn;
+        drop(slot);
+        Ok(rows?)
+    }
+
+    async fn single(
+        &self,
+        conn: &mut Option<PgConnection>,
+        ask: &Ask,
+        sql: &str,
+    ) -> Result<Vec<SetRow>, sqlx::Error> {
+        let c = match conn {
+            Some(c) => c,
+            None => conn.insert(self.connect().await?),
+        };
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(&ask.namespace)
+            .bind(&ask.object)
+            .bind(&ask.relation);
+        if let Some(subject) = &ask.subject {
+            query = query.bind(subject);
+        }
+        let rows = query.fetch_all(&mut *c).await;
+        if rows.as_ref().is_err_and(connection_lost) {
+            *conn = None;
+        }
+        rows
+    }
+
+    /// Sends what is queued, one batch after another, until the queue is empty.
+    async fn run(self: Arc<Self>) {
+        let mut conn = self.state().idle.pop();
+        loop {
+            let batch: Vec<(Ask, Reply)> = {
+                let mut state = self.state();
+                if state.queue.is_empty() {
+                    state.running -= 1;
+                    state.idle.extend(conn);
+                    return;
+                }
+                let n = state.queue.len().min(MAX_BATCH);
+                state.queue.drain(..n).collect()
+            };
+            let (asks, replies): (Vec<Ask>, Vec<Reply>) = batch.into_iter().unzip();
+            match self.fetch(&mut conn, &asks).await {
+                Ok(rows) => {
+                    for (reply, rows) in replies.into_iter().zip(rows) {
+                        let _ = reply.send(Ok(rows));
+                    }
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    for reply in replies {
+                        let _ = reply.send(Err(Arc::clone(&e)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One statement for `asks`; the rows of each, in the order of `asks`. A connection
+    /// that fails at the transport (PostgreSQL restarted, an idle connection cut) is
+    /// dropped and the statement sent once more on a new one.
+    async fn fetch(
+        &self,
+        conn: &mut Option<PgConnection>,
+        asks: &[Ask],
+    ) -> Result<Vec<Vec<SetRow>>, StoreError> {
+        let rows = match self.query(conn, asks).await {
+            Err(e) if connection_lost(&e) => self.query(conn, asks).await?,
+            other => other?,
+        };
+        let mut per_ask: Vec<Vec<SetRow>> = asks.iter().map(|_| Vec::new()).collect();
+        for (i, subject, ns, obj, rel) in rows {
+            // Positions are 1-based (WITH ORDINALITY).
+            if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| per_ask.get_mut(i)) {
+                slot.push((subject, ns, obj, rel));
+            }
+        }
+        // The statement's join does not promise an order; a lookup's callers rely on one.
+        for rows in &mut per_ask {
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(per_ask)
+    }
+
+    /// Runs [`BATCH_SQL`] on `conn`, opening it first if there is none; a connection that
+    /// failed at the transport is not kept.
+    async fn query(
+        &self,
+        conn: &mut Option<PgConnection>,
+        asks: &[Ask],
+    ) -> Result<Vec<BatchRow>, sqlx::Error> {
+        let c = match conn {
+            Some(c) => c,
+            None => conn.insert(self.connect().await?),
+        };
+        let column = |f: fn(&Ask) -> &str| asks.iter().map(f).collect::<Vec<_>>();
+        let rows = sqlx::query_as(BATCH_SQL)
+            .bind(column(|a| &a.namespace))
+            .bind(column(|a| &a.object))
+            .bind(column(|a| &a.relation))
+            .bind(
+                asks.iter()
+                    .map(|a| a.subject.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(asks.iter().map(|a| a.limit).collect::<Vec<_>>())
+            .fetch_all(&mut *c)
+            .await;
+        if rows.as_ref().is_err_and(connection_lost) {
+            *conn = None;
+        }
+        rows
+    }
+
+    async fn connect(&self) -> Result<PgConnection, sqlx::Error> {
+        tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&self.options))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+}
+
+/// Whether `e` means the connection is gone, so the statement may be sent again on a new
+/// one: a transport failure, or PostgreSQL's notice that it ended the session (an operator
+/// or a restart: SQLSTATE class 57P, "operator intervention", or 08, "connection exception").
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
+    }
+}
+
+/// The runner slot of a lookup sent from its caller's task, given back on drop with the
+/// connection if the lookup finished. Lookups queued meanwhile get a runner, in the slot.
+struct Slot {
+    batcher: Arc<Batcher>,
+    conn: Option<PgConnection>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut state = self.batcher.state();
+        state.idle.extend(self.conn.take());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if !state.queue.is_empty() => {
+                drop(state);
+                runtime.spawn(Arc::clone(&self.batcher).run());
+            }
+            _ => state.running -= 1,
+        }
+    }
+}
+
+/// A lookup's position in the batch (1-based), then a [`SetRow`].
+type BatchRow = (i64, String, Option<String>, Option<String>, Option<String>);
