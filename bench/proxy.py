@@ -8,6 +8,8 @@
              `{{ print .Subject }}` with subject_from identity.traits.email) -> hello
   all in one the same session rule in `gatehouse serve` (identity and proxy in one process,
              the whoami call answered in-process) -> hello
+  cached     the session rule in `proxy serve` with cookie_session's opt-in
+             `cache: {enabled: true, ttl: 1s}` (whoami asked about once a second) -> hello
   bare       wrk -> bench/hello's bare-proxy (axum + hyper-util, nothing between) -> hello:
              the floor of the HTTP stack gatehouse's proxy is built on
   nginx      wrk -> nginx proxy_pass (1 worker, keepalive to the upstream) -> hello
@@ -347,6 +349,22 @@ def main():
         aio_url, aio_api = f"http://127.0.0.1:{aio_pp}", f"http://127.0.0.1:{aio_ap}"
         wait_ready(aio_api + "/health/ready")
 
+        # The proxy of the 10 rules again, with cookie_session's opt-in cache of whoami answers
+        # (`cache: {enabled: true, ttl: 1s}`): proxy and identity still separate processes.
+        cached_pp, cached_ap = free_port(), free_port()
+        cached_dir = os.path.join(tmp, "proxy-cached")
+        os.makedirs(cached_dir)
+        with open(os.path.join(tmp, "proxy-10", "oathkeeper.json")) as f:
+            cached_conf = json.load(f)
+        cached_conf["serve"] = {"proxy": {"host": "127.0.0.1", "port": cached_pp}, "api": {"host": "127.0.0.1", "port": cached_ap}}
+        cached_conf["authenticators"]["cookie_session"]["config"]["cache"] = {"enabled": True, "ttl": "1s"}
+        with open(os.path.join(cached_dir, "oathkeeper.json"), "w") as f:
+            json.dump(cached_conf, f)
+        cached = b.start([gatehouse, "proxy", "serve", "-c", os.path.join(cached_dir, "oathkeeper.json")], env=env,
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(cached_dir, "proxy.log"), "w"))
+        cached_url, cached_api = f"http://127.0.0.1:{cached_pp}", f"http://127.0.0.1:{cached_ap}"
+        wait_ready(cached_api + "/health/ready")
+
         # The floor: axum in front of hyper-util's pooled client with nothing between
         # (bench/hello/src/bin/bare-proxy.rs), the HTTP stack gatehouse's proxy is built on.
         bare_port = free_port()
@@ -403,7 +421,7 @@ http {{
             status, _, body = get(url, hdrs)
             if status != 200 or body != b"hello, world":
                 raise SystemExit(f"{url} {hdrs}: {status} {body!r}")
-        for api, proxy in ((api10, p10), (aio_api, aio_url)):
+        for api, proxy in ((api10, p10), (aio_api, aio_url), (cached_api, cached_url)):
             status, headers, _ = get(api + "/decisions/", {"Host": SESSION_HOST, "Cookie": cookie.split(": ", 1)[1]})
             if status != 200 or headers.get("X-User-Email") != EMAIL:
                 raise SystemExit(f"decisions for the session rule ({api}): {status} {headers}")
@@ -418,7 +436,7 @@ http {{
         if args.hold:
             print(f"upstream {upstream} (pid {hello.pid})\nidentity {kratos_url} (pid {identity.pid})\n"
                   f"proxy, 10 rules {p10} (pid {proc10.pid})\nproxy, {args.rules} rules {pbig} (pid {procbig.pid})\n"
-                  f"all in one {aio_url} (pid {aio.pid})\nbare proxy {bare_url} (pid {bare.pid})\n"
+                  f"all in one {aio_url} (pid {aio.pid})\nproxy, session cache {cached_url} (pid {cached.pid})\nbare proxy {bare_url} (pid {bare.pid})\n"
                   f"nginx {ng_url} (pid {ng.pid})\nheaders: 'Host: {ANON_HOST}' or 'Host: {SESSION_HOST}' '{cookie}'\n"
                   "Ctrl-C to stop", flush=True)
             try:
@@ -434,6 +452,8 @@ http {{
              [proc10.pid, hello.pid, identity.pid]),
             ("session_aio", "gatehouse serve (all in one), cookie_session + header mutator", aio_url + "/",
              [f"Host: {SESSION_HOST}", cookie], [aio.pid, hello.pid]),
+            ("session_cached", "gatehouse, cookie_session with `cache: {enabled: true, ttl: 1s}` (opt-in) + header mutator",
+             cached_url + "/", [f"Host: {SESSION_HOST}", cookie], [cached.pid, hello.pid, identity.pid]),
             ("bare", "axum + hyper-util client, nothing between (the floor)", bare_url + "/", [], [bare.pid, hello.pid]),
             ("nginx", "nginx proxy_pass (keepalive)", ng_url + "/", [], [ng.pid, hello.pid]),
         ]
@@ -479,6 +499,7 @@ http {{
         anon_rounds = per_round(lambda i: s("t", "anonymous", i, "rps") / s("t", "nginx", i, "rps"))
         sess_rounds = per_round(lambda i: s("t", "session", i, "rps") / s("t", "nginx", i, "rps"))
         aio_rounds = per_round(lambda i: s("t", "session_aio", i, "rps") / s("t", "nginx", i, "rps"))
+        cached_rounds = per_round(lambda i: s("t", "session_cached", i, "rps") / s("t", "nginx", i, "rps"))
         bare_rounds = per_round(lambda i: s("t", "bare", i, "rps") / s("t", "nginx", i, "rps"))
         add10_rounds = per_round(lambda i: s("l", "rules10", i, "p50") - s("l", "direct", i, "p50"))
         addbig_rounds = per_round(lambda i: s("l", "rulesbig", i, "p50") - s("l", "direct", i, "p50"))
@@ -486,6 +507,7 @@ http {{
         anon_ratio = statistics.median(anon_rounds)
         sess_ratio = statistics.median(sess_rounds)
         aio_ratio = statistics.median(aio_rounds)
+        cached_ratio = statistics.median(cached_rounds)
         bare_ratio = statistics.median(bare_rounds)
         scale_ratio = statistics.median(scale_rounds)
         add10 = statistics.median(add10_rounds)
@@ -558,6 +580,7 @@ http {{
             f"| anonymous rule req/s / nginx req/s | {anon_ratio:.2f} | ≥ 0.8 | {rr(anon_rounds)} | {verdict(anon_ratio >= 0.8)} |",
             f"| cookie_session req/s / nginx req/s, proxy and identity in separate processes | {sess_ratio:.2f} | ≥ 0.5 | {rr(sess_rounds)} | {verdict(sess_ratio >= 0.5)} |",
             f"| cookie_session req/s / nginx req/s, all in one `gatehouse serve` | {aio_ratio:.2f} | ≥ 0.5 | {rr(aio_rounds)} | {verdict(aio_ratio >= 0.5)} |",
+            f"| cookie_session req/s / nginx req/s, separate processes, opt-in session cache (1 s) | {cached_ratio:.2f} | (≥ 0.5) | {rr(cached_rounds)} | {verdict(cached_ratio >= 0.5)} |",
             f"| (for scale) bare axum + hyper-util proxy req/s / nginx req/s | {bare_ratio:.2f} | — | {rr(bare_rounds)} | — |",
             f"| p50 added, {args.rules:,} rules / 10 rules (medians {fmt_us(addbig)} / {fmt_us(add10)}) | {scale_ratio:.2f} | ≤ 2 | "
             f"{rr(scale_rounds)} | {verdict(scale_ratio <= 2)} |",

@@ -2,11 +2,20 @@
 //! "refused" (the pipeline stops: Oathkeeper never falls through after an error).
 
 use super::pick::pick;
+use super::remote::CacheSettings;
 use super::{Denied, Incoming, Resolved, Session, flag, list, resolve, text};
 use crate::Proxy;
 use crate::rule::Handler;
 use axum::http::StatusCode;
+use gatehouse_core::token::sha256_hex;
 use serde_json::Value;
+use std::time::Duration;
+
+/// How long a session store's answer is kept when `cache.enabled` is set without a `ttl`.
+const SESSION_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// At most this many session store answers are kept unless `cache.max_cost` says otherwise.
+const SESSION_CACHE_ENTRIES: usize = 10_000;
 
 /// What one authenticator made of the request.
 pub(crate) enum Outcome {
@@ -197,6 +206,11 @@ async fn ask_session_store(
     let call = call
         .body(bytes::Bytes::new())
         .map_err(|e| Denied::internal(format!("the session store request: {e}")))?;
+    let cache = CacheSettings::read(config, "session store")?;
+    let key = cache.enabled.then(|| cache_key(&call));
+    if let Some(body) = key.as_deref().and_then(|k| px.caches.sessions.get(k)) {
+        return Ok(body);
+    }
     let answer = crate::call::call(&px.http, &px.local, call)
         .await
         .map_err(|e| {
@@ -204,13 +218,60 @@ async fn ask_session_store(
             Denied::forbidden().reason(format!("The session store could not be reached: {e}"))
         })?;
     match answer.status.as_u16() {
-        200 => Ok(answer.body),
+        200 => {
+            if let Some(key) = key {
+                remember(px, config, &cache, key, &answer.body);
+            }
+            Ok(answer.body)
+        }
         429 => Err(Denied::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
         )),
         _ => Err(Denied::unauthorized()),
     }
+}
+
+/// What identifies a session store call: everything that is sent (method, URL, headers,
+/// the credentials among them), digested so no credential is kept as a key.
+fn cache_key(call: &axum::http::Request<bytes::Bytes>) -> String {
+    let mut text = format!("{} {}", call.method(), call.uri());
+    for (name, value) in call.headers() {
+        text.push('\n');
+        text.push_str(name.as_str());
+        text.push(':');
+        text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+    }
+    sha256_hex(&text)
+}
+
+/// Keeps a session store's 200 for `cache.ttl` (one second if unset), never past the
+/// session's own `expires_at`, in at most `cache.max_cost` entries.
+fn remember(px: &Proxy, config: &Value, cache: &CacheSettings, key: String, body: &bytes::Bytes) {
+    let ttl = cache.ttl.unwrap_or(SESSION_CACHE_TTL);
+    let ttl = match session_lifetime(body) {
+        Some(left) => ttl.min(left),
+        None => ttl,
+    };
+    let capacity = config
+        .get("cache")
+        .and_then(|c| c.get("max_cost"))
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .map_or(SESSION_CACHE_ENTRIES, |n| n as usize);
+    px.caches.sessions.insert(key, body.clone(), ttl, capacity);
+}
+
+/// What is left of a session's life by its `expires_at` (Kratos's whoami answer), if it
+/// has one; zero once it is past.
+fn session_lifetime(body: &[u8]) -> Option<Duration> {
+    let Ok(Some(Value::String(at))) = pick(body, "expires_at") else {
+        return None;
+    };
+    let at =
+        time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok()?;
+    let left = at - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
 }
 
 /// Reads subject and extra from a session store's answer with the configured paths.

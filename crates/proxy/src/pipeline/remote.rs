@@ -21,6 +21,8 @@ pub struct Caches {
     pub pre_authorization: TtlCache<String>,
     /// `hydrator`: the hydrator's answers.
     pub hydrator: TtlCache<super::hydrator::Hydrated>,
+    /// `cookie_session` and `bearer_token`: the session store's answers (200s only).
+    pub sessions: TtlCache<bytes::Bytes>,
 }
 
 /// A map whose entries expire; when full, the entry closest to expiry goes first.

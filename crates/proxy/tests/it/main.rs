@@ -8,3 +8,4 @@ mod nginx;
 mod oauth2;
 mod pipeline;
 mod reference;
+mod session_cache;
