@@ -46,6 +46,12 @@ fn check_rule(config: &Config, rule: &Rule) -> Result<(), String> {
             AUTHENTICATORS,
             &config.authenticators,
         )?;
+        check_cache_ttl(
+            rule,
+            &format!("authenticators[{i}]"),
+            h,
+            &config.authenticators,
+        )?;
     }
     if !rule.authorizer.handler.is_empty() {
         one(
@@ -62,6 +68,7 @@ fn check_rule(config: &Config, rule: &Rule) -> Result<(), String> {
             MUTATORS,
             &config.mutators,
         )?;
+        check_cache_ttl(rule, &format!("mutators[{i}]"), h, &config.mutators)?;
     }
     for (i, h) in rule.errors.iter().enumerate() {
         if !ERROR_HANDLERS.contains(&h.handler.as_str())
@@ -74,6 +81,35 @@ fn check_rule(config: &Config, rule: &Rule) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A `cache.ttl` that is not a Go duration stops start-up (and a reload) naming the rule
+/// and the key, instead of failing every request the rule matches. The handler's global
+/// config counts, as the request would see it merged with the rule's.
+fn check_cache_ttl(
+    rule: &Rule,
+    field: &str,
+    h: &Handler,
+    globals: &BTreeMap<String, HandlerSwitch>,
+) -> Result<(), String> {
+    let Ok(resolved) = crate::pipeline::resolve(globals, "handler", h) else {
+        return Ok(());
+    };
+    let ttl = resolved.config.get("cache").and_then(|c| c.get("ttl"));
+    match ttl {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s.is_empty() => Ok(()),
+        Some(Value::String(s)) => gatehouse_core::duration::parse(s).map(|_| ()).map_err(|e| {
+            format!(
+                "rule {:?} {field}: config.cache.ttl of {:?}: {e}",
+                rule.id, h.handler
+            )
+        }),
+        Some(other) => Err(format!(
+            "rule {:?} {field}: config.cache.ttl of {:?} must be a duration such as \"1s\", not {other}",
+            rule.id, h.handler
+        )),
+    }
 }
 
 /// One suspicious header template.

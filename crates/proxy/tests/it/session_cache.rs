@@ -165,3 +165,25 @@ async fn a_kept_answer_never_outlives_its_session() {
     );
     assert_eq!(calls(), 2);
 }
+
+#[tokio::test]
+async fn a_cache_ttl_that_is_not_a_duration_stops_start_up() {
+    let up = echo().await;
+    let err = crate::harness::try_start(
+        json!([rule(
+            "r1",
+            "/x",
+            &up,
+            "http://127.0.0.1:1/sessions/whoami",
+            json!({"enabled": true, "ttl": "soon"})
+        )]),
+        json!({"authenticators": {"cookie_session": {"enabled": true}}}),
+    )
+    .await
+    .err()
+    .expect("start-up fails");
+    assert!(
+        err.contains("rule \"r1\" authenticators[0]: config.cache.ttl of \"cookie_session\""),
+        "{err}"
+    );
+}
