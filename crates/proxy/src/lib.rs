@@ -78,13 +78,18 @@ impl Proxy {
         }))
     }
 
-    /// Reloads the rules when a rule file changes; a broken file keeps the rules in use.
+    /// Reloads the rules when a rule file changes; a broken file, or rules that fail the
+    /// start-up handler checks (an unknown or disabled handler, a bad `cache.ttl`), keep the
+    /// rules in use.
     pub fn watch_rules(
         self: &Arc<Self>,
         every: std::time::Duration,
     ) -> tokio::task::JoinHandle<()> {
         let repos = self.config.access_rules.repositories.clone();
-        self.rules.watch(repos, strategy(&self.config), every)
+        let config = self.config.clone();
+        let check: rule::Check = Arc::new(move |set| lint::check_handlers(&config, set));
+        self.rules
+            .watch_checked(repos, strategy(&self.config), every, check)
     }
 }
 

@@ -25,6 +25,10 @@ use super::repository::{Source, load, load_one};
 use super::set::{Origin, RuleSet};
 use super::types::Strategy;
 
+/// A check a reloaded set must pass before it replaces the one in use (the config's handler
+/// checks, which the rule module does not know); its error is logged.
+pub type Check = Arc<dyn Fn(&RuleSet) -> Result<(), String> + Send + Sync>;
+
 /// The rule set requests are matched against right now.
 #[derive(Debug)]
 pub struct Rules {
@@ -64,10 +68,21 @@ impl Rules {
         strategy: Strategy,
         every: Duration,
     ) -> JoinHandle<()> {
+        self.watch_checked(repositories, strategy, every, Arc::new(|_| Ok(())))
+    }
+
+    /// [`Rules::watch`], with a reloaded set taking effect only if it passes `check`.
+    pub fn watch_checked(
+        self: &Arc<Self>,
+        repositories: Vec<String>,
+        strategy: Strategy,
+        every: Duration,
+        check: Check,
+    ) -> JoinHandle<()> {
         let rules = Arc::downgrade(self);
         // Stamp the files now, not when the task first runs, so that every
         // change made after `watch` returns is seen.
-        let mut watcher = Watcher::new(repositories, strategy);
+        let mut watcher = Watcher::new(repositories, strategy, check);
         tokio::spawn(async move {
             if !watcher.files.is_empty() {
                 watcher.run(rules, every).await;
@@ -82,13 +97,14 @@ type Stamp = Option<(Option<SystemTime>, u64)>;
 struct Watcher {
     repositories: Vec<String>,
     strategy: Strategy,
+    check: Check,
     /// (repository index, path, last stamp) for every file repository.
     files: Vec<(usize, PathBuf, Stamp)>,
 }
 
 impl Watcher {
     /// Stats the files synchronously: once, at startup, a few syscalls.
-    fn new(repositories: Vec<String>, strategy: Strategy) -> Watcher {
+    fn new(repositories: Vec<String>, strategy: Strategy, check: Check) -> Watcher {
         let mut files = Vec::new();
         for (i, repository) in repositories.iter().enumerate() {
             if let Source::File(path) = Source::parse(repository) {
@@ -99,6 +115,7 @@ impl Watcher {
         Watcher {
             repositories,
             strategy,
+            check,
             files,
         }
     }
@@ -136,13 +153,21 @@ impl Watcher {
         if current.strategy() != self.strategy || !layout.eq(self.repositories.iter()) {
             // Not a set `load` built from these repositories: load them all.
             match load(&self.repositories, self.strategy).await {
-                Ok(set) => rules.replace(set),
+                Ok(set) => self.accept(rules, set),
                 Err(e) => tracing::error!("cannot reload access rules, keeping the old ones: {e}"),
             }
             return;
         }
         if let Some(set) = self.rebuild(&current, changed).await {
-            rules.replace(set);
+            self.accept(rules, set);
+        }
+    }
+
+    /// Puts `set` in use if it passes the check; otherwise the rules in use stay.
+    fn accept(&self, rules: &Rules, set: RuleSet) {
+        match (self.check)(&set) {
+            Ok(()) => rules.replace(set),
+            Err(e) => tracing::error!("reloaded access rules rejected, keeping the old ones: {e}"),
         }
     }
 

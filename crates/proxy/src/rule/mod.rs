@@ -32,7 +32,7 @@ mod set;
 mod types;
 
 pub use entry::{Problem, RuleError};
-pub use live::Rules;
+pub use live::{Check, Rules};
 pub use path::{clean_path, match_url};
 pub use repository::load;
 pub use set::{MatchError, Matched, RuleSet};

@@ -452,6 +452,28 @@ async fn a_changed_rule_file_is_picked_up_and_a_broken_one_ignored() {
     std::fs::write(px.rules_file(), b"[{\"id\": \"broken\", \"match\": ").unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     wait_for("/v2", 200).await;
+    // Well-formed, but naming a handler the config does not enable: rejected as at start-up.
+    let write = |id: &str, path: &str, authn: &str| {
+        std::fs::write(
+            px.rules_file(),
+            serde_json::to_vec(&json!([rule(
+                id,
+                &format!("http://<[^/]+>{path}"),
+                &up,
+                authn,
+                "allow",
+                json!([{"handler": "noop"}])
+            )]))
+            .unwrap(),
+        )
+        .unwrap();
+    };
+    write("v3", "/v3", "cookie_session");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_for("/v2", 200).await;
+    wait_for("/v3", 404).await;
+    write("v4", "/v4", "noop");
+    wait_for("/v4", 200).await;
 }
 
 #[tokio::test]
