@@ -3,7 +3,7 @@
 //! writes them.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,6 +124,47 @@ pub struct Query {
     pub subject: Option<Subject>,
 }
 
+/// A query string's parameters in the order sent; a repeated key keeps its first value.
+/// A few pairs, so a list beats a map, and values that need no decoding stay borrowed.
+#[derive(Debug, Default)]
+pub struct Params<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Params<'a> {
+    pub fn parse(query: &'a str) -> Params<'a> {
+        Params::from_pairs(url::form_urlencoded::parse(query.as_bytes()))
+    }
+
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Params<'a>
+    where
+        K: Into<Cow<'a, str>>,
+        V: Into<Cow<'a, str>>,
+    {
+        let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        for (k, v) in pairs {
+            let k = k.into();
+            if !out.iter().any(|(seen, _)| *seen == k) {
+                out.push((k, v.into()));
+            }
+        }
+        Params(out)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
 /// The query keys tuples use.
 pub const QUERY_KEYS: &[&str] = &[
     "namespace",
@@ -137,10 +178,7 @@ pub const QUERY_KEYS: &[&str] = &[
 
 impl Query {
     /// Reads Keto's query parameters; `allowed_extra` are other keys the endpoint takes.
-    pub fn from_params(
-        params: &HashMap<String, String>,
-        allowed_extra: &[&str],
-    ) -> Result<Query, Malformed> {
+    pub fn from_params(params: &Params<'_>, allowed_extra: &[&str]) -> Result<Query, Malformed> {
         if params.contains_key("subject") {
             return Err(Malformed(
                 "Please use 'subject_id' or 'subject_set.*' instead of 'subject': support for subject was dropped".into(),
@@ -148,11 +186,11 @@ impl Query {
         }
         if let Some(k) = params
             .keys()
-            .find(|k| !QUERY_KEYS.contains(&k.as_str()) && !allowed_extra.contains(&k.as_str()))
+            .find(|k| !QUERY_KEYS.contains(k) && !allowed_extra.contains(k))
         {
             return Err(Malformed(format!("unknown query parameter {k:?}")));
         }
-        let get = |k: &str| params.get(k).cloned();
+        let get = |k: &str| params.get(k).map(str::to_owned);
         let set_parts = [
             get("subject_set.namespace"),
             get("subject_set.object"),
@@ -269,13 +307,22 @@ mod tests {
     }
 
     #[test]
+    fn query_parameters_keep_the_first_of_a_repeated_key_and_decode() {
+        let p = Params::parse("b=1&a=x%20y&b=2&c=&d+e=%2F");
+        assert_eq!(p.get("b"), Some("1"));
+        assert_eq!(p.get("a"), Some("x y"));
+        assert_eq!(p.get("c"), Some(""));
+        assert_eq!(p.get("d e"), Some("/"));
+        assert_eq!(p.get("z"), None);
+        assert!(p.contains_key("c") && !p.contains_key("z"));
+        assert_eq!(p.keys().collect::<Vec<_>>(), ["b", "a", "c", "d e"]);
+        assert_eq!(Params::parse("").keys().count(), 0);
+    }
+
+    #[test]
     fn query_parameters_follow_keto_rules() {
         let q = |pairs: &[(&str, &str)]| {
-            let m: HashMap<String, String> = pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            Query::from_params(&m, &[])
+            Query::from_params(&Params::from_pairs(pairs.iter().copied()), &[])
         };
         assert!(q(&[("subject", "x")]).is_err());
         assert!(q(&[("subject_set.namespace", "G")]).is_err());

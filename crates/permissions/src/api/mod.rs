@@ -80,11 +80,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
     }
 }
 
-/// Query parameters as a map; a repeated key keeps its first value.
-pub(crate) fn params(q: Option<&str>) -> std::collections::HashMap<String, String> {
-    let mut m = std::collections::HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(q.unwrap_or("").as_bytes()) {
-        m.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-    }
-    m
+/// A query string's parameters (see [`Params`]).
+pub(crate) fn params(q: Option<&str>) -> crate::tuple::Params<'_> {
+    crate::tuple::Params::parse(q.unwrap_or(""))
 }

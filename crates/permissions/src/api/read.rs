@@ -4,6 +4,7 @@
 use super::params;
 use crate::SharedPermissions;
 use crate::engine::CheckError;
+use crate::tuple::Params;
 use crate::tuple::{Query, RelationTuple, SubjectSet, TupleBody};
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -57,7 +58,7 @@ async fn list(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Resp
         {
             return Err(unknown_namespace(ns));
         }
-        let size = match params.get("page_size").map(String::as_str) {
+        let size = match params.get("page_size") {
             None | Some("") => DEFAULT_PAGE,
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
@@ -68,7 +69,7 @@ async fn list(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Resp
                 }
             },
         };
-        let after = match params.get("page_token").map(String::as_str) {
+        let after = match params.get("page_token") {
             None | Some("") => 0,
             Some(t) => decode_token(t)?,
         };
@@ -92,8 +93,8 @@ pub fn unknown_namespace(ns: &str) -> ApiError {
     ApiError::not_found(format!("Unknown namespace with name \"{ns}\"."))
 }
 
-fn max_depth(params: &std::collections::HashMap<String, String>) -> Result<Option<u32>, ApiError> {
-    match params.get("max-depth").map(String::as_str) {
+fn max_depth(params: &Params<'_>) -> Result<Option<u32>, ApiError> {
+    match params.get("max-depth") {
         None | Some("") => Ok(None),
         Some(s) => s
             .parse::<i64>()
@@ -222,7 +223,7 @@ async fn expand(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Re
     let result: Result<Response, ApiError> = async {
         let params = params(q.as_deref());
         let depth = max_depth(&params)?;
-        let get = |k: &str| params.get(k).cloned();
+        let get = |k: &str| params.get(k).map(str::to_owned);
         let (Some(namespace), Some(object), Some(relation)) =
             (get("namespace"), get("object"), get("relation"))
         else {
@@ -260,10 +261,8 @@ async fn namespaces(State(p): State<SharedPermissions>) -> Response {
 }
 
 /// `page_size` (1..=500, default 100) and the opaque `page_token` of a reverse lookup.
-fn reverse_page(
-    params: &std::collections::HashMap<String, String>,
-) -> Result<(usize, Option<String>), ApiError> {
-    let size = match params.get("page_size").map(String::as_str) {
+fn reverse_page(params: &Params<'_>) -> Result<(usize, Option<String>), ApiError> {
+    let size = match params.get("page_size") {
         None | Some("") => DEFAULT_PAGE,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
@@ -274,7 +273,7 @@ fn reverse_page(
             }
         },
     };
-    let after = match params.get("page_token").map(String::as_str) {
+    let after = match params.get("page_token") {
         None | Some("") => None,
         Some(t) => Some(
             gatehouse_core::token::b64_url_decode(t)
@@ -352,7 +351,7 @@ async fn list_subjects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery
         let params = params(q.as_deref());
         let depth = max_depth(&params)?;
         let (size, after) = reverse_page(&params)?;
-        let get = |k: &str| params.get(k).cloned();
+        let get = |k: &str| params.get(k).map(str::to_owned);
         let (Some(namespace), Some(object), Some(relation)) =
             (get("namespace"), get("object"), get("relation"))
         else {
@@ -369,7 +368,7 @@ async fn list_subjects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery
                 "page_token",
                 "max-depth",
             ]
-            .contains(&k.as_str())
+            .contains(k)
         }) {
             return Err(ApiError::bad_request(format!(
                 "unknown query parameter {k:?}"
