@@ -140,21 +140,20 @@ impl Batcher {
     /// One lookup on the calling task, in the runner slot the caller took.
     async fn alone(
         self: &Arc<Self>,
-        mut conn: Option<PgConnection>,
+        conn: Option<PgConnection>,
         ask: &Ask,
         sql: &str,
     ) -> Result<Vec<SetRow>, StoreError> {
         let mut slot = Slot {
             batcher: Arc::clone(self),
-            conn: None,
+            conn,
+            finished: false,
         };
-        // If the caller goes away mid-statement, `conn` goes with it (its protocol state is
-        // unknown) and the slot is given back all the same.
-        let rows = match self.single(&mut conn, ask, sql).await {
-            Err(e) if connection_lost(&e) => self.single(&mut conn, ask, sql).await,
+        let rows = match self.single(&mut slot.conn, ask, sql).await {
+            Err(e) if connection_lost(&e) => self.single(&mut slot.conn, ask, sql).await,
             other => other,
         };
-        slot.conn = conn;
+        slot.finished = true;
         drop(slot);
         Ok(rows?)
     }
@@ -191,7 +190,9 @@ impl Batcher {
                 let mut state = self.state();
                 if state.queue.is_empty() {
                     state.running -= 1;
-                    state.idle.extend(conn);
+                    if let Some(conn) = conn {
+                        state.keep(conn);
+                    }
                     return;
                 }
                 let n = state.queue.len().min(MAX_BATCH);
@@ -290,23 +291,50 @@ fn connection_lost(e: &sqlx::Error) -> bool {
     }
 }
 
-/// The runner slot of a lookup sent from its caller's task, given back on drop with the
-/// connection if the lookup finished. Lookups queued meanwhile get a runner, in the slot.
+/// The runner slot of a lookup sent from its caller's task, given back on drop with its
+/// connection. Lookups queued meanwhile get a runner, in the slot.
 struct Slot {
     batcher: Arc<Batcher>,
     conn: Option<PgConnection>,
+    /// False when the caller went away mid-statement (a client hanging up).
+    finished: bool,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        let runtime = tokio::runtime::Handle::try_current();
+        let conn = self.conn.take();
         let mut state = self.batcher.state();
-        state.idle.extend(self.conn.take());
-        match tokio::runtime::Handle::try_current() {
+        match (conn, &runtime) {
+            (Some(conn), _) if self.finished => state.keep(conn),
+            // The statement may be half answered: a task reads the rest (a test query
+            // waits for it) before the connection is used again, so a hang-up does not
+            // cost PostgreSQL a new session.
+            (Some(mut conn), Ok(runtime)) => {
+                let batcher = Arc::clone(&self.batcher);
+                runtime.spawn(async move {
+                    if conn.ping().await.is_ok() {
+                        batcher.state().keep(conn);
+                    }
+                });
+            }
+            _ => {}
+        }
+        match runtime {
             Ok(runtime) if !state.queue.is_empty() => {
                 drop(state);
                 runtime.spawn(Arc::clone(&self.batcher).run());
             }
             _ => state.running -= 1,
+        }
+    }
+}
+
+impl State {
+    /// Keeps an idle connection, up to one per runner.
+    fn keep(&mut self, conn: PgConnection) {
+        if self.idle.len() < RUNNERS {
+            self.idle.push(conn);
         }
     }
 }
