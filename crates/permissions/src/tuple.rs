@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,6 +125,9 @@ pub struct Query {
     pub subject: Option<Subject>,
 }
 
+/// Keys a query is searched for repeats one by one; past them, through a set.
+const LINEAR_KEYS: usize = 16;
+
 /// A query string's parameters in the order sent; a repeated key keeps its first value.
 /// A few pairs, so a list beats a map, and values that need no decoding stay borrowed.
 #[derive(Debug, Default)]
@@ -140,9 +144,21 @@ impl<'a> Params<'a> {
         V: Into<Cow<'a, str>>,
     {
         let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        // Past a few keys (only a hostile query has that many), a set keeps the search for
+        // repeats linear: comparing each key with all before it would be quadratic in a
+        // query string of hundreds of kilobytes.
+        let mut seen: HashSet<Cow<'a, str>> = HashSet::new();
         for (k, v) in pairs {
             let k = k.into();
-            if !out.iter().any(|(seen, _)| *seen == k) {
+            let repeated = if out.len() < LINEAR_KEYS {
+                out.iter().any(|(earlier, _)| *earlier == k)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(out.iter().map(|(earlier, _)| earlier.clone()));
+                }
+                !seen.insert(k.clone())
+            };
+            if !repeated {
                 out.push((k, v.into()));
             }
         }
@@ -317,6 +333,19 @@ mod tests {
         assert!(p.contains_key("c") && !p.contains_key("z"));
         assert_eq!(p.keys().collect::<Vec<_>>(), ["b", "a", "c", "d e"]);
         assert_eq!(Params::parse("").keys().count(), 0);
+    }
+
+    #[test]
+    fn many_query_parameters_keep_the_first_of_a_repeated_key_too() {
+        let query: String = (0..100)
+            .map(|i| format!("k{}={i}&", i % 40))
+            .collect::<String>();
+        let p = Params::parse(&query);
+        assert_eq!(p.keys().count(), 40);
+        assert_eq!(p.get("k0"), Some("0"));
+        assert_eq!(p.get("k39"), Some("39"));
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        assert_eq!(p.keys().collect::<Vec<_>>(), keys);
     }
 
     #[test]
