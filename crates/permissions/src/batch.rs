@@ -164,10 +164,7 @@ impl Batcher {
         ask: &Ask,
         sql: &str,
     ) -> Result<Vec<SetRow>, sqlx::Error> {
-        let c = match conn {
-            Some(c) => c,
-            None => conn.insert(self.connect().await?),
-        };
+        let c = self.ready(conn).await?;
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
             .bind(&ask.namespace)
             .bind(&ask.object)
@@ -175,11 +172,8 @@ impl Batcher {
         if let Some(subject) = &ask.subject {
             query = query.bind(subject);
         }
-        let rows = query.fetch_all(&mut *c).await;
-        if rows.as_ref().is_err_and(connection_lost) {
-            *conn = None;
-        }
-        rows
+        let rows = query.fetch_all(c).await;
+        forget_if_lost(conn, rows)
     }
 
     /// Sends what is queued, one batch after another, until the queue is empty.
@@ -248,10 +242,7 @@ impl Batcher {
         conn: &mut Option<PgConnection>,
         asks: &[Ask],
     ) -> Result<Vec<BatchRow>, sqlx::Error> {
-        let c = match conn {
-            Some(c) => c,
-            None => conn.insert(self.connect().await?),
-        };
+        let c = self.ready(conn).await?;
         let column = |f: fn(&Ask) -> &str| asks.iter().map(f).collect::<Vec<_>>();
         let rows = sqlx::query_as(BATCH_SQL)
             .bind(column(|a| &a.namespace))
@@ -263,19 +254,40 @@ impl Batcher {
                     .collect::<Vec<_>>(),
             )
             .bind(asks.iter().map(|a| a.limit).collect::<Vec<_>>())
-            .fetch_all(&mut *c)
+            .fetch_all(c)
             .await;
-        if rows.as_ref().is_err_and(connection_lost) {
-            *conn = None;
-        }
-        rows
+        forget_if_lost(conn, rows)
     }
 
-    async fn connect(&self) -> Result<PgConnection, sqlx::Error> {
-        tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&self.options))
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
+    /// `conn`, opened first if there is none.
+    async fn ready<'c>(
+        &self,
+        conn: &'c mut Option<PgConnection>,
+    ) -> Result<&'c mut PgConnection, sqlx::Error> {
+        match conn {
+            Some(c) => Ok(c),
+            None => {
+                let opened = tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    PgConnection::connect_with(&self.options),
+                )
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??;
+                Ok(conn.insert(opened))
+            }
+        }
     }
+}
+
+/// `result`, dropping `conn` when the result says the connection is gone.
+fn forget_if_lost<T>(
+    conn: &mut Option<PgConnection>,
+    result: Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    if result.as_ref().is_err_and(connection_lost) {
+        *conn = None;
+    }
+    result
 }
 
 /// Whether `e` means the connection is gone, so the statement may be sent again on a new

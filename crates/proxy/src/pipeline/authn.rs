@@ -253,12 +253,7 @@ fn remember(px: &Proxy, config: &Value, cache: &CacheSettings, key: String, body
         Some(left) => ttl.min(left),
         None => ttl,
     };
-    let capacity = config
-        .get("cache")
-        .and_then(|c| c.get("max_cost"))
-        .and_then(Value::as_u64)
-        .filter(|n| *n > 0)
-        .map_or(SESSION_CACHE_ENTRIES, |n| n as usize);
+    let capacity = CacheSettings::capacity(config, "max_cost", SESSION_CACHE_ENTRIES);
     px.caches.sessions.insert(key, body.clone(), ttl, capacity);
 }
 

@@ -167,12 +167,7 @@ pub(crate) async fn introspection(
         && !from_cache
         && let Some(ttl) = cache.ttl_within(found.lifetime())
     {
-        let capacity = config
-            .get("cache")
-            .and_then(|c| c.get("max_cost"))
-            .and_then(Value::as_u64)
-            .filter(|n| *n > 0)
-            .map_or(INTROSPECTION_CACHE_ENTRIES, |n| n as usize);
+        let capacity = CacheSettings::capacity(config, "max_cost", INTROSPECTION_CACHE_ENTRIES);
         px.caches
             .introspection
             .insert(key, found.clone(), ttl, capacity);
@@ -394,12 +389,8 @@ pub(crate) async fn client_credentials(
         if cache.enabled
             && let Some(ttl) = cache.ttl_within(token.expires_in)
         {
-            let capacity = config
-                .get("cache")
-                .and_then(|c| c.get("max_tokens"))
-                .and_then(Value::as_u64)
-                .filter(|n| *n > 0)
-                .map_or(CLIENT_CREDENTIALS_CACHE_ENTRIES, |n| n as usize);
+            let capacity =
+                CacheSettings::capacity(config, "max_tokens", CLIENT_CREDENTIALS_CACHE_ENTRIES);
             px.caches
                 .client_credentials
                 .insert(key, token.access_token, ttl, capacity);

@@ -127,6 +127,17 @@ impl CacheSettings {
         Ok(CacheSettings { enabled, ttl })
     }
 
+    /// How many entries a handler's cache keeps: `cache.<key>` of `config` (Oathkeeper's
+    /// `max_cost`, each entry costing 1, or `max_tokens`), or `default` when unset or zero.
+    pub fn capacity(config: &Value, key: &str, default: usize) -> usize {
+        config
+            .get("cache")
+            .and_then(|c| c.get(key))
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     /// The TTL of an entry: the configured one, but never past `lifetime` (what is left of
     /// a token's life). `None` (keep nothing) when neither is known.
     pub fn ttl_within(&self, lifetime: Option<Duration>) -> Option<Duration> {
