@@ -13,6 +13,9 @@ fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello, world" }));
     gatehouse_core::runtime::build()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&addr).await?;
-        axum::serve(listener, app).await
+        // The server loop gatehouse's listeners run.
+        let app = gatehouse_core::server::router(app);
+        gatehouse_core::server::serve(listener, app, std::future::pending()).await;
+        Ok(())
     })
 }

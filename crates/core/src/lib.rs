@@ -10,6 +10,7 @@ pub mod health;
 pub mod loader;
 pub mod pagination;
 pub mod runtime;
+pub mod server;
 pub mod token;
 
 pub use clock::Clock;

@@ -111,12 +111,7 @@ pub async fn build(
     }
     tracing::info!(rules = px.rules.current().len(), "access rules loaded");
     let listeners = vec![
-        Listener::bind(
-            &proxy_addr,
-            "proxy",
-            gatehouse_proxy::proxy_router(px.clone()),
-        )
-        .await?,
+        Listener::bind(&proxy_addr, "proxy", crate::serve::App::Proxy(px.clone())).await?,
         Listener::bind(
             &api_addr,
             "proxy api",

@@ -2,8 +2,9 @@
 //! down on SIGINT/SIGTERM after in-flight requests and the e-mail in flight finish.
 
 use anyhow::Context;
+use gatehouse_core::server;
 use gatehouse_identity::config::Config as IdentityConfig;
-use std::net::SocketAddr;
+use gatehouse_proxy::port::proxy_port;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -115,19 +116,35 @@ fn local_bases(host: &str, port: u16) -> Vec<String> {
     }
 }
 
-/// A bound listener and the router it serves.
+/// A bound listener and what it serves.
 pub struct Listener {
     listener: TcpListener,
-    router: axum::Router,
+    app: App,
+}
+
+/// What a listener serves: an axum router, or the proxy port (a hyper service of its own,
+/// see `gatehouse_proxy::port`).
+pub enum App {
+    Router(axum::Router),
+    Proxy(gatehouse_proxy::SharedProxy),
+}
+
+impl From<axum::Router> for App {
+    fn from(router: axum::Router) -> App {
+        App::Router(router)
+    }
 }
 
 impl Listener {
-    pub async fn bind(addr: &str, what: &str, router: axum::Router) -> anyhow::Result<Listener> {
+    pub async fn bind(addr: &str, what: &str, app: impl Into<App>) -> anyhow::Result<Listener> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} ({what})"))?;
         tracing::info!(addr = %listener.local_addr()?, "{what} listening");
-        Ok(Listener { listener, router })
+        Ok(Listener {
+            listener,
+            app: app.into(),
+        })
     }
 }
 
@@ -143,14 +160,13 @@ pub async fn serve_until(
         .into_iter()
         .map(|l| {
             let mut rx = rx.clone();
-            let app = l.router.into_make_service_with_connect_info::<SocketAddr>();
-            tokio::spawn(
-                axum::serve(l.listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
-                    .into_future(),
-            )
+            let stop = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            match l.app {
+                App::Router(r) => tokio::spawn(server::serve(l.listener, server::router(r), stop)),
+                App::Proxy(px) => tokio::spawn(server::serve(l.listener, proxy_port(px), stop)),
+            }
         })
         .collect();
     stop.await;

@@ -3,56 +3,64 @@
 //! `forwardAuth` and Envoy `ext_authz`: 200 with the mutated headers when allowed).
 
 use crate::pipeline::{self, Denied, Incoming, errors};
+use crate::port::{self, ProxyBody};
 use crate::rule::{MatchError, Matched};
 use crate::{SharedProxy, forward};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
+use http_body_util::{BodyExt, Either, Full, Limited};
+
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Bodies a `remote` authorizer forwards are read up to this size.
 const REMOTE_BODY_LIMIT: usize = 10 << 20;
 
 /// Every request on the proxy port.
-pub async fn proxy_handler(State(px): State<SharedProxy>, mut req: Request<Body>) -> Response {
-    let client_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let mut incoming = proxied(&px, &mut req);
+pub async fn proxy(
+    px: SharedProxy,
+    client_ip: IpAddr,
+    req: Request<hyper::body::Incoming>,
+) -> Response<ProxyBody> {
+    let (mut parts, body) = req.into_parts();
+    let mut incoming = proxied(&px, &mut parts);
     let matched = match find(&px, &incoming) {
         Ok(m) => m,
-        Err(denied) => return errors::respond(&px, &[], &denied, &incoming),
+        Err(denied) => return port::local(errors::respond(&px, &[], &denied, &incoming)),
     };
     let rule = matched.rule.clone();
-    if rule.authorizer.handler == "remote" {
-        let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, REMOTE_BODY_LIMIT).await {
-            Ok(bytes) => {
+    let body = if rule.authorizer.handler == "remote" {
+        match Limited::new(body, REMOTE_BODY_LIMIT).collect().await {
+            Ok(collected) => {
+                let bytes = collected.to_bytes();
                 incoming.body = Some(bytes.clone());
-                req = Request::from_parts(parts, Body::from(bytes));
+                Either::Right(Full::new(bytes))
             }
             Err(_) => {
                 let d = Denied::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "The request body is too large",
                 );
-                return errors::respond(&px, &rule.errors, &d, &incoming);
+                return port::local(errors::respond(&px, &rule.errors, &d, &incoming));
             }
         }
-    }
+    } else {
+        Either::Left(body)
+    };
     let incoming = Arc::new(incoming);
     let emit = match pipeline::run(&px, &matched, &incoming).await {
         Ok(session) => session.into_header(),
-        Err(denied) => return errors::respond(&px, &rule.errors, &denied, &incoming),
+        Err(denied) => return port::local(errors::respond(&px, &rule.errors, &denied, &incoming)),
     };
     // The session is gone, so the request is normally ours again, headers and all.
     let incoming = Arc::try_unwrap(incoming).unwrap_or_else(|shared| (*shared).clone());
+    let req = Request::from_parts(parts, body);
     match forward::forward(&px, &rule, &emit, incoming, client_ip, req).await {
         Ok(res) => res,
-        Err(denied) => errors::json_response(&denied, true),
+        Err(denied) => port::local(errors::json_response(&denied, true)),
     }
 }
 
@@ -102,8 +110,8 @@ fn find(px: &SharedProxy, incoming: &Incoming) -> Result<Matched, Denied> {
 /// A request on the proxy port, as matched: `X-Forwarded-Proto` counts only when
 /// forwarded headers are trusted. The headers move into the `Incoming` (the request goes
 /// on with its body); forwarding takes them back.
-fn proxied(px: &SharedProxy, req: &mut Request<Body>) -> Incoming {
-    let h = req.headers();
+fn proxied(px: &SharedProxy, req: &mut Parts) -> Incoming {
+    let h = &req.headers;
     let trusted_proto = px
         .config
         .serve
@@ -113,14 +121,14 @@ fn proxied(px: &SharedProxy, req: &mut Request<Body>) -> Incoming {
         .flatten()
         .filter(|p| *p == "http" || *p == "https");
     let scheme = trusted_proto.unwrap_or("http").to_string();
-    let host = host_of(req);
+    let host = host_of(&req.headers, &req.uri);
     Incoming {
-        method: req.method().as_str().to_string(),
+        method: req.method.as_str().to_string(),
         scheme,
         host,
-        path: req.uri().path().to_string(),
-        query: req.uri().query().map(str::to_string),
-        headers: std::mem::take(req.headers_mut()),
+        path: req.uri.path().to_string(),
+        query: req.uri.query().map(str::to_string),
+        headers: std::mem::take(&mut req.headers),
         body: None,
     }
 }
@@ -146,7 +154,7 @@ fn asked_about(req: &mut Request<Body>) -> Incoming {
     let scheme = header(h, "x-forwarded-proto").unwrap_or("http").to_string();
     let host = header(h, "x-forwarded-host")
         .map(str::to_string)
-        .unwrap_or_else(|| host_of(req));
+        .unwrap_or_else(|| host_of(req.headers(), req.uri()));
     Incoming {
         method,
         scheme,
@@ -164,9 +172,9 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn host_of(req: &Request<Body>) -> String {
-    header(req.headers(), "host")
+fn host_of(headers: &HeaderMap, uri: &Uri) -> String {
+    header(headers, "host")
         .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default()
 }

@@ -5,10 +5,9 @@
 
 use crate::Proxy;
 use crate::pipeline::{Denied, Incoming};
+use crate::port::ProxyBody;
 use crate::rule::Rule;
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 
@@ -25,9 +24,14 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// A request body on its way upstream: the client's as it arrives, or one read whole
+/// first (for a `remote` authorizer).
+pub type UpstreamBody =
+    http_body_util::Either<hyper::body::Incoming, http_body_util::Full<bytes::Bytes>>;
+
 pub type Client = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Body,
+    UpstreamBody,
 >;
 
 /// A pooled client for upstreams over http and https (rustls with ring, web PKI roots).
@@ -55,9 +59,9 @@ pub async fn forward(
     rule: &Rule,
     emit: &BTreeMap<String, String>,
     incoming: Incoming,
-    client_ip: Option<std::net::IpAddr>,
-    mut req: Request<Body>,
-) -> Result<Response, Denied> {
+    client_ip: std::net::IpAddr,
+    mut req: Request<UpstreamBody>,
+) -> Result<Response<ProxyBody>, Denied> {
     let target = target_uri(rule, &incoming)?;
     let upgrade = wants_upgrade(&incoming.headers);
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -92,11 +96,11 @@ pub async fn forward(
             tokio::spawn(bridge(client_side, upstream_side));
         }
         let (parts, _) = res.into_parts();
-        return Ok(Response::from_parts(parts, Body::empty()));
+        return Ok(Response::from_parts(parts, ProxyBody::default()));
     }
     let (mut parts, body) = res.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, Body::new(body)))
+    Ok(Response::from_parts(parts, ProxyBody::Upstream(body)))
 }
 
 fn upstream_failed(status: StatusCode, message: &str, target: &Uri) -> Denied {
@@ -176,7 +180,7 @@ fn upstream_headers(
     rule: &Rule,
     emit: &BTreeMap<String, String>,
     incoming: Incoming,
-    client_ip: Option<std::net::IpAddr>,
+    client_ip: std::net::IpAddr,
     target: &Uri,
     upgrade: bool,
 ) -> HeaderMap {
@@ -219,14 +223,12 @@ fn upstream_headers(
     {
         h.insert(header::HOST, v);
     }
-    if let Some(ip) = client_ip {
-        let xff = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-            Some(prev) if trusted => format!("{prev}, {ip}"),
-            _ => ip_text(ip),
-        };
-        if let Ok(v) = HeaderValue::from_str(&xff) {
-            h.insert(X_FORWARDED_FOR, v);
-        }
+    let xff = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) if trusted => format!("{prev}, {client_ip}"),
+        _ => ip_text(client_ip),
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        h.insert(X_FORWARDED_FOR, v);
     }
     if !h.contains_key(X_FORWARDED_PROTO)
         && let Ok(v) = HeaderValue::try_from(scheme)

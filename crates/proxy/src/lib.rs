@@ -12,6 +12,7 @@ pub mod decision;
 pub mod forward;
 pub mod lint;
 pub mod pipeline;
+pub mod port;
 pub mod rule;
 pub mod template;
 
@@ -115,18 +116,6 @@ fn strategy(config: &Config) -> rule::Strategy {
     match config.access_rules.matching_strategy.as_deref() {
         Some("glob") => rule::Strategy::Glob,
         _ => rule::Strategy::Regexp,
-    }
-}
-
-/// The router of the proxy port: every request goes through the rules.
-pub fn proxy_router(px: SharedProxy) -> axum::Router {
-    let cors = px.cors_proxy.clone();
-    let router = axum::Router::new()
-        .fallback(decision::proxy_handler)
-        .with_state(px);
-    match cors {
-        Some(layer) => router.layer(layer),
-        None => router,
     }
 }
 

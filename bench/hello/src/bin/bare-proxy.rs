@@ -1,30 +1,43 @@
-//! The floor under the access proxy: axum in front, hyper-util's pooled client behind, and
-//! nothing between (no rules, no pipeline, no header work). `bench/proxy.py` runs it beside
-//! gatehouse and nginx so the report shows how much of gatehouse's cost is the HTTP stack.
+//! The floor under the access proxy: gatehouse's server loop in front, hyper-util's pooled
+//! client behind, and nothing between (no rules, no pipeline, no header work): the request
+//! body goes upstream and the upstream's body comes back as hyper hands them over, as on
+//! gatehouse's proxy port. `bench/proxy.py` runs it beside gatehouse and nginx so the report
+//! shows how much of gatehouse's cost is the HTTP stack.
 //!
 //! Usage: bare-proxy LISTEN_ADDR UPSTREAM_ADDR
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use http_body_util::{Either, Empty};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
+use std::convert::Infallible;
+use std::sync::Arc;
 // The allocator the library declares.
 use gatehouse_bench_hello as _;
 
-type Upstream = (Client<HttpConnector, Body>, String);
+type Answer = Response<Either<Incoming, Empty<Bytes>>>;
 
-async fn forward(State((client, upstream)): State<Upstream>, mut req: Request) -> Response {
+async fn forward(
+    client: Client<HttpConnector, Incoming>,
+    upstream: Arc<str>,
+    mut req: Request<Incoming>,
+) -> Result<Answer, Infallible> {
     let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let Ok(uri) = format!("http://{upstream}{pq}").parse::<Uri>() else {
-        return StatusCode::BAD_REQUEST.into_response();
+        return Ok(failed(StatusCode::BAD_REQUEST));
     };
     *req.uri_mut() = uri;
-    match client.request(req).await {
-        Ok(res) => res.map(Body::new),
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
-    }
+    Ok(match client.request(req).await {
+        Ok(res) => res.map(Either::Left),
+        Err(_) => failed(StatusCode::BAD_GATEWAY),
+    })
+}
+
+fn failed(status: StatusCode) -> Answer {
+    let mut res = Response::new(Either::Right(Empty::new()));
+    *res.status_mut() = status;
+    res
 }
 
 fn main() -> std::io::Result<()> {
@@ -33,12 +46,15 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: bare-proxy LISTEN_ADDR UPSTREAM_ADDR");
         std::process::exit(2);
     };
+    let upstream: Arc<str> = upstream.into();
     gatehouse_core::runtime::build()?.block_on(async {
         let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-        let app = axum::Router::new()
-            .fallback(forward)
-            .with_state((client, upstream));
+        let make = move |_peer| {
+            let (client, upstream) = (client.clone(), upstream.clone());
+            hyper::service::service_fn(move |req| forward(client.clone(), upstream.clone(), req))
+        };
         let listener = tokio::net::TcpListener::bind(&listen).await?;
-        axum::serve(listener, app).await
+        gatehouse_core::server::serve(listener, make, std::future::pending()).await;
+        Ok(())
     })
 }

@@ -1,12 +1,12 @@
 //! The test fixture: a real gatehouse identity service on `127.0.0.1:0`, configured from a
 //! kratos.yml-style document, plus a tiny cookie-keeping client.
 
+use gatehouse_core::server;
 use gatehouse_identity::courier::worker::WorkerHandle;
 use gatehouse_identity::service::SharedService;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug)]
@@ -135,12 +135,11 @@ impl TestApp {
             .map_err(|e| e.to_string())?;
         let svc = gatehouse_identity::boot::build(cfg).await?;
         let courier = Some(svc.courier.spawn_worker());
-        let p = gatehouse_identity::api::public_router(svc.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let a = gatehouse_identity::api::admin_router(svc.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(public_l, p).await });
-        tokio::spawn(async move { axum::serve(admin_l, a).await });
+        // The server loop the binary runs, so tests see its connection handling.
+        let p = server::router(gatehouse_identity::api::public_router(svc.clone()));
+        let a = server::router(gatehouse_identity::api::admin_router(svc.clone()));
+        tokio::spawn(server::serve(public_l, p, std::future::pending()));
+        tokio::spawn(server::serve(admin_l, a, std::future::pending()));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

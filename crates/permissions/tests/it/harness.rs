@@ -82,7 +82,11 @@ pub async fn try_start(backend: &Backend, config: Value) -> Result<Keto, String>
     let serve = |router: axum::Router| async move {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(l, router).await });
+        tokio::spawn(gatehouse_core::server::serve(
+            l,
+            gatehouse_core::server::router(router),
+            std::future::pending(),
+        ));
         url
     };
     Ok(Keto {

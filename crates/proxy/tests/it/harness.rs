@@ -3,8 +3,8 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
+use gatehouse_core::server;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 /// An upstream that answers every request with what it received, as JSON.
 pub async fn echo() -> String {
@@ -77,12 +77,13 @@ pub async fn start_with(
     let api_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy = format!("http://{}", proxy_l.local_addr().unwrap());
     let api = format!("http://{}", api_l.local_addr().unwrap());
-    let p = gatehouse_proxy::proxy_router(px.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let a =
-        gatehouse_proxy::api_router(px.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(proxy_l, p).await });
-    tokio::spawn(async move { axum::serve(api_l, a).await });
+    let forever = std::future::pending::<()>;
+    let (p, a) = (
+        gatehouse_proxy::port::proxy_port(px.clone()),
+        server::router(gatehouse_proxy::api_router(px.clone())),
+    );
+    tokio::spawn(server::serve(proxy_l, p, forever()));
+    tokio::spawn(server::serve(api_l, a, forever()));
     Ok(RunningProxy {
         proxy,
         api,
@@ -147,9 +148,8 @@ pub async fn identity(allowed_return: &str) -> Identity {
     });
     let cfg = gatehouse_identity::config::Config::from_value(doc, "", true).unwrap();
     let svc = gatehouse_identity::boot::build(cfg).await.unwrap();
-    let p = gatehouse_identity::api::public_router(svc.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(public_l, p).await });
+    let p = server::router(gatehouse_identity::api::public_router(svc.clone()));
+    tokio::spawn(server::serve(public_l, p, std::future::pending()));
     Identity {
         public,
         svc,

@@ -695,3 +695,43 @@ async fn cors_preflights_on_the_api_port_are_answered_for_allowed_origins() {
     .unwrap();
     assert!(tls.contains("serve.proxy.tls"), "{tls}");
 }
+
+#[tokio::test]
+async fn cors_on_the_proxy_port_answers_preflights_and_marks_proxied_answers() {
+    let upstream = echo().await;
+    let px = start(
+        json!([rule("any", "http://<[^/]+>/<.*>", &upstream, "anonymous", "allow", json!([{"handler": "noop"}]))]),
+        json!({"serve": {"proxy": {"cors": {"enabled": true, "allowed_origins": ["https://app.example.org"],
+            "allowed_methods": ["GET", "PUT"]}}}}),
+    )
+    .await;
+    let pre = http()
+        .request(reqwest::Method::OPTIONS, format!("{}/items", px.proxy))
+        .header("origin", "https://app.example.org")
+        .header("access-control-request-method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 200);
+    assert_eq!(
+        pre.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    assert!(
+        pre.text().await.unwrap().is_empty(),
+        "a preflight has no body"
+    );
+    let res = http()
+        .get(format!("{}/items?x=1", px.proxy))
+        .header("origin", "https://app.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let seen: Value = res.json().await.unwrap();
+    assert_eq!(seen["uri"], "/items?x=1", "{seen}");
+}
