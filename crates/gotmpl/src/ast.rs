@@ -1,7 +1,7 @@
 //! Parsed template tree. Positions are byte offsets into `Tree::source` so
 //! errors can be mapped back to line/column lazily.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -19,6 +19,8 @@ pub(crate) struct Tree {
     /// Templates from `{{define}}` / `{{block}}`.
     pub defs: HashMap<String, Vec<Node>>,
     pub funcs: Funcs,
+    /// The top-level fields of the data the template reads; `None`: maybe all of it.
+    pub roots: Option<BTreeSet<String>>,
 }
 
 #[derive(Clone, Debug)]

@@ -26,6 +26,7 @@ mod funcs;
 mod json;
 mod lexer;
 mod parse;
+mod roots;
 mod value;
 
 use std::collections::HashMap;
@@ -242,6 +243,13 @@ impl Template {
         Ok(Template {
             inner: Arc::new(tree),
         })
+    }
+
+    /// The top-level fields of the data this template can read (`Subject` for
+    /// `{{ print .Subject }}`), or `None` when it may read the data whole (`{{ . }}`). A
+    /// caller may leave every other field out of the data without changing the output.
+    pub fn reads(&self) -> Option<&std::collections::BTreeSet<String>> {
+        self.inner.roots.as_ref()
     }
 
     /// The name given at parse time.

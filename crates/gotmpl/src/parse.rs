@@ -122,7 +122,7 @@ pub(crate) fn parse(
             }));
         }
     }
-    Ok(Tree {
+    let mut tree = Tree {
         name: name.to_string(),
         mode,
         dialect,
@@ -131,7 +131,10 @@ pub(crate) fn parse(
         root,
         defs,
         funcs: funcs.clone(),
-    })
+        roots: None,
+    };
+    tree.roots = crate::roots::of(&tree);
+    Ok(tree)
 }
 
 /// The method a command calls when its first word is a field chain ending in

@@ -2,6 +2,7 @@
 //! headers and cookies rendered from templates, signed id_tokens, or a session enriched by
 //! a hydrator API.
 
+use super::session::Reads;
 use super::{Denied, Session, resolve};
 use crate::Proxy;
 use crate::rule::Handler;
@@ -61,12 +62,22 @@ fn render_map(
             "rule {rule_id:?}: the mutator needs a `{key}` map"
         )));
     };
-    let data = session.template_data();
-    let mut out = Vec::with_capacity(map.len());
-    for (name, tpl) in map {
-        let value = px
+    let mut templates = Vec::with_capacity(map.len());
+    for (name, source) in map {
+        let t = px
             .templates
-            .render(tpl.as_str().unwrap_or(""), &data)
+            .parse(source.as_str().unwrap_or(""))
+            .map_err(|e| Denied::internal(format!("rule {rule_id:?} {key}.{name}: {e}")))?;
+        templates.push((name, t));
+    }
+    let reads = templates
+        .iter()
+        .fold(Reads::default(), |r, (_, t)| r.and(Reads::of(t)));
+    let data = session.template_data_for(reads);
+    let mut out = Vec::with_capacity(map.len());
+    for (name, t) in templates {
+        let value = t
+            .render(&data)
             .map_err(|e| Denied::internal(format!("rule {rule_id:?} {key}.{name}: {e}")))?;
         if value
             .chars()

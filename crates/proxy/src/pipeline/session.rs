@@ -105,30 +105,49 @@ impl Session {
 
     /// What templates see, with Oathkeeper's Go field names.
     pub fn template_data(&self) -> Value {
-        // Go's nil map reads as empty; a JSON null would make `.Extra.x` an error.
-        let extra = if self.extra.is_null() {
-            json!({})
-        } else {
-            self.extra.clone()
-        };
+        self.template_data_for(Reads::ALL)
+    }
+
+    /// The template data with only the top-level fields in `reads`: a header template
+    /// such as `{{ print .Subject }}` does not need every request header copied first.
+    pub fn template_data_for(&self, reads: Reads) -> Value {
+        let mut data = Map::new();
+        if reads.subject {
+            data.insert("Subject".into(), Value::String(self.subject.clone()));
+        }
+        if reads.extra {
+            // Go's nil map reads as empty; a JSON null would make `.Extra.x` an error.
+            let extra = if self.extra.is_null() {
+                json!({})
+            } else {
+                self.extra.clone()
+            };
+            data.insert("Extra".into(), extra);
+        }
+        if reads.header {
+            let emitted = self.header.iter().map(|(k, v)| (k.clone(), v.clone()));
+            data.insert("Header".into(), header_lists(emitted));
+        }
+        if reads.match_context {
+            data.insert("MatchContext".into(), self.match_context());
+        }
+        Value::Object(data)
+    }
+
+    fn match_context(&self) -> Value {
         json!({
-            "Subject": self.subject,
-            "Extra": extra,
-            "Header": header_lists(self.header.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            "MatchContext": {
-                "RegexpCaptureGroups": self.captures,
-                "URL": {
-                    "Scheme": self.request.scheme,
-                    "Host": self.request.host,
-                    "Path": self.path(),
-                    "RawQuery": self.request.query.as_deref().unwrap_or(""),
-                    "Fragment": "",
-                },
-                "Method": self.request.method,
-                "Header": header_lists(self.request.headers.iter().filter_map(|(k, v)| {
-                    v.to_str().ok().map(|v| (canonical(k.as_str()), v.to_string()))
-                })),
+            "RegexpCaptureGroups": self.captures,
+            "URL": {
+                "Scheme": self.request.scheme,
+                "Host": self.request.host,
+                "Path": self.path(),
+                "RawQuery": self.request.query.as_deref().unwrap_or(""),
+                "Fragment": "",
             },
+            "Method": self.request.method,
+            "Header": header_lists(self.request.headers.iter().filter_map(|(k, v)| {
+                v.to_str().ok().map(|v| (canonical(k.as_str()), v.to_string()))
+            })),
         })
     }
 
@@ -186,5 +205,45 @@ mod tests {
         assert_eq!(canonical("X-USER-EMAIL"), "X-User-Email");
         assert_eq!(canonical("content-type"), "Content-Type");
         assert_eq!(canonical("x"), "X");
+    }
+}
+
+/// Which top-level fields of the template data some templates read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reads {
+    pub subject: bool,
+    pub extra: bool,
+    pub header: bool,
+    pub match_context: bool,
+}
+
+impl Reads {
+    pub const ALL: Reads = Reads {
+        subject: true,
+        extra: true,
+        header: true,
+        match_context: true,
+    };
+
+    /// What `t` reads; everything when it may read the data whole (`{{ . }}`).
+    pub fn of(t: &gatehouse_gotmpl::Template) -> Reads {
+        let Some(fields) = t.reads() else {
+            return Reads::ALL;
+        };
+        Reads {
+            subject: fields.contains("Subject"),
+            extra: fields.contains("Extra"),
+            header: fields.contains("Header"),
+            match_context: fields.contains("MatchContext"),
+        }
+    }
+
+    pub fn and(self, other: Reads) -> Reads {
+        Reads {
+            subject: self.subject || other.subject,
+            extra: self.extra || other.extra,
+            header: self.header || other.header,
+            match_context: self.match_context || other.match_context,
+        }
     }
 }
