@@ -1,7 +1,7 @@
 //! Authenticators: each says "not mine" (the next one is asked), "this is who it is", or
 //! "refused" (the pipeline stops: Oathkeeper never falls through after an error).
 
-use super::pick::pick;
+use super::pick::{pick, pick_all};
 use super::remote::CacheSettings;
 use super::{Denied, Incoming, Resolved, Session, flag, list, resolve, text};
 use crate::Proxy;
@@ -286,7 +286,12 @@ fn fill(
     };
     let no_json =
         |e: serde_json::Error| Denied::internal(format!("The session store answered no JSON: {e}"));
-    session.subject = match pick(doc, subject_from).map_err(no_json)? {
+    // One pass over the answer for both paths.
+    let mut found = pick_all(doc, &[subject_from, extra_from])
+        .map_err(no_json)?
+        .into_iter();
+    let (subject, extra) = (found.next().flatten(), found.next().flatten());
+    session.subject = match subject {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s,
         Some(_) => {
@@ -295,7 +300,7 @@ fn fill(
             )));
         }
     };
-    session.extra = match pick(doc, extra_from).map_err(no_json)? {
+    session.extra = match extra {
         None | Some(Value::Null) => Value::Null,
         Some(v @ Value::Object(_)) => v,
         Some(_) => {
