@@ -34,6 +34,8 @@ pub(crate) struct Ask {
     pub relation: String,
     pub subject: Option<String>,
     pub limit: i64,
+    /// The statement for this lookup alone (see [`Batcher::fetch`]).
+    pub alone: Arc<str>,
 }
 
 type Reply = oneshot::Sender<Result<Vec<SetRow>, Arc<StoreError>>>;
@@ -100,24 +102,16 @@ impl Batcher {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The rows of one lookup, sets in key order. When nothing else is running, the lookup
-    /// is sent at once from the calling task as `alone`, a statement for one lookup (bound
-    /// to namespace, object, relation and, if any, subject): on a quiet server that is
-    /// quicker than PostgreSQL's work on the arrays of a batch of one.
-    pub(crate) async fn ask(
-        self: &Arc<Self>,
-        ask: Ask,
-        alone: &str,
-    ) -> Result<Vec<SetRow>, StoreError> {
-        let quiet = {
-            let mut state = self.state();
-            let quiet = state.running == 0 && state.queue.is_empty();
-            state.running += usize::from(quiet);
-            quiet.then(|| state.idle.pop())
-        };
-        if let Some(conn) = quiet {
-            return self.alone(conn, &ask, alone).await;
-        }
+    /// The rows of one lookup, sets in key order. The lookup waits in the queue for the
+    /// next free runner; nothing waits for a batch to fill, so on a quiet server it goes
+    /// out at once, alone (see [`Batcher::fetch`]).
+    ///
+    /// Lookups are always sent from runner tasks, never from the caller's: a caller that
+    /// goes away (a client hanging up) cannot cancel a statement half answered, and a
+    /// runner that finishes its statement takes whatever queued meanwhile. Sending a lone
+    /// lookup from the caller's task when nothing was running, as before, let the queue
+    /// wait behind it (direct checks with 32 clients: 31k req/s then, 35k now).
+    pub(crate) async fn ask(self: &Arc<Self>, ask: Ask) -> Result<Vec<SetRow>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let start_runner = {
             let mut state = self.state();
@@ -127,8 +121,6 @@ impl Batcher {
             free
         };
         if start_runner {
-            // A task of its own: a caller that goes away (a client hanging up) must not
-            // cancel a statement that carries other callers' lookups.
             tokio::spawn(Arc::clone(self).run());
         }
         match answer.await {
@@ -137,27 +129,8 @@ impl Batcher {
         }
     }
 
-    /// One lookup on the calling task, in the runner slot the caller took.
-    async fn alone(
-        self: &Arc<Self>,
-        conn: Option<PgConnection>,
-        ask: &Ask,
-        sql: &str,
-    ) -> Result<Vec<SetRow>, StoreError> {
-        let mut slot = Slot {
-            batcher: Arc::clone(self),
-            conn,
-            finished: false,
-        };
-        let rows = match self.single(&mut slot.conn, ask, sql).await {
-            Err(e) if connection_lost(&e) => self.single(&mut slot.conn, ask, sql).await,
-            other => other,
-        };
-        slot.finished = true;
-        drop(slot);
-        Ok(rows?)
-    }
-
+    /// One lookup on a statement of its own, `sql` (bound to namespace, object, relation
+    /// and, if any, subject).
     async fn single(
         &self,
         conn: &mut Option<PgConnection>,
@@ -217,6 +190,15 @@ impl Batcher {
         conn: &mut Option<PgConnection>,
         asks: &[Ask],
     ) -> Result<Vec<Vec<SetRow>>, StoreError> {
+        // One lookup alone: its own statement, which costs PostgreSQL about 10 µs less
+        // than the arrays of a batch of one.
+        if let [ask] = asks {
+            let rows = match self.single(conn, ask, &ask.alone).await {
+                Err(e) if connection_lost(&e) => self.single(conn, ask, &ask.alone).await?,
+                other => other?,
+            };
+            return Ok(vec![rows]);
+        }
         let rows = match self.query(conn, asks).await {
             Err(e) if connection_lost(&e) => self.query(conn, asks).await?,
             other => other?,
@@ -300,45 +282,6 @@ fn connection_lost(e: &sqlx::Error) -> bool {
             .code()
             .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
         _ => false,
-    }
-}
-
-/// The runner slot of a lookup sent from its caller's task, given back on drop with its
-/// connection. Lookups queued meanwhile get a runner, in the slot.
-struct Slot {
-    batcher: Arc<Batcher>,
-    conn: Option<PgConnection>,
-    /// False when the caller went away mid-statement (a client hanging up).
-    finished: bool,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let runtime = tokio::runtime::Handle::try_current();
-        let conn = self.conn.take();
-        let mut state = self.batcher.state();
-        match (conn, &runtime) {
-            (Some(conn), _) if self.finished => state.keep(conn),
-            // The statement may be half answered: a task reads the rest (a test query
-            // waits for it) before the connection is used again, so a hang-up does not
-            // cost PostgreSQL a new session.
-            (Some(mut conn), Ok(runtime)) => {
-                let batcher = Arc::clone(&self.batcher);
-                runtime.spawn(async move {
-                    if conn.ping().await.is_ok() {
-                        batcher.state().keep(conn);
-                    }
-                });
-            }
-            _ => {}
-        }
-        match runtime {
-            Ok(runtime) if !state.queue.is_empty() => {
-                drop(state);
-                runtime.spawn(Arc::clone(&self.batcher).run());
-            }
-            _ => state.running -= 1,
-        }
     }
 }
 

@@ -205,8 +205,8 @@ impl TupleStore {
         Ok(Reader {
             source,
             width,
-            node_sql: node_sql(width),
-            sets_sql: sets_sql(width),
+            node_sql: node_sql(width).into(),
+            sets_sql: sets_sql(width).into(),
         })
     }
 
@@ -323,8 +323,8 @@ pub struct Reader {
     source: Source,
     width: usize,
     /// The two statements, written once per check (see [`node_sql`]).
-    node_sql: String,
-    sets_sql: String,
+    node_sql: Arc<str>,
+    sets_sql: Arc<str>,
 }
 
 enum Source {
@@ -410,18 +410,19 @@ impl Reader {
         let local = match &mut self.source {
             Source::Local(local) => local,
             Source::Batched(batcher) => {
+                let alone = match subject {
+                    Some(_) => &self.node_sql,
+                    None => &self.sets_sql,
+                };
                 let ask = Ask {
                     namespace: namespace.to_owned(),
                     object: object.to_owned(),
                     relation: relation.to_owned(),
                     subject: subject.map(str::to_owned),
                     limit: i64::try_from(self.width).unwrap_or(i64::MAX),
+                    alone: Arc::clone(alone),
                 };
-                let alone = match subject {
-                    Some(_) => &self.node_sql,
-                    None => &self.sets_sql,
-                };
-                return Box::pin(batcher.ask(ask, alone)).await;
+                return Box::pin(batcher.ask(ask)).await;
             }
         };
         match subject {
