@@ -46,11 +46,16 @@ struct Pick<'k>(Vec<Wanted<'k>>);
 impl<'k> Pick<'k> {
     /// The paths whose next key is `key`, one key further on.
     fn through(&self, key: &str) -> Pick<'k> {
+        self.through_where(|k| k == key)
+    }
+
+    /// The paths whose next key passes `next`, one key further on.
+    fn through_where(&self, next: impl Fn(&str) -> bool) -> Pick<'k> {
         Pick(
             self.0
                 .iter()
                 .filter_map(|&(i, keys)| match keys.split_first() {
-                    Some((k, rest)) if *k == key => Some((i, rest)),
+                    Some((k, rest)) if next(k) => Some((i, rest)),
                     _ => None,
                 })
                 .collect(),
@@ -121,19 +126,23 @@ impl<'de> Visitor<'de> for Pick<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Found, A::Error> {
+        // Indexes read as numbers ("01" is element 1), as `walk` and gjson read them.
+        let index = |k: &str| k.parse::<usize>().ok();
+        let wanted: Vec<usize> = self
+            .0
+            .iter()
+            .filter_map(|(_, k)| index(k.first()?))
+            .collect();
         let mut found = self.nothing();
         let mut i = 0usize;
         loop {
-            let here = self.through(&i.to_string());
-            if here.0.is_empty() {
-                if seq.next_element::<IgnoredAny>()?.is_none() {
-                    break;
-                }
-            } else {
-                match seq.next_element_seed(here)? {
+            if wanted.contains(&i) {
+                match seq.next_element_seed(self.through_where(|k| index(k) == Some(i)))? {
                     Some(v) => found.extend(v),
                     None => break,
                 }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
             }
             i += 1;
         }
@@ -201,6 +210,7 @@ mod tests {
         assert_eq!(at(&doc, "identity.traits.email"), Some(json!("a@b.c")));
         assert_eq!(at(&doc, "identity.traits"), Some(json!({"email": "a@b.c"})));
         assert_eq!(at(&doc, "devices.1.id"), Some(json!("d1")));
+        assert_eq!(at(&doc, "devices.01.id"), Some(json!("d1")));
         assert_eq!(at(&doc, "devices.2.id"), None);
         assert_eq!(at(&doc, "devices.x"), None);
         assert_eq!(at(&doc, "identity.missing.x"), None);

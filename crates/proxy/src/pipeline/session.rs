@@ -196,18 +196,6 @@ pub fn canonical(name: &str) -> String {
         .join("-")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::canonical;
-
-    #[test]
-    fn header_names_are_canonical() {
-        assert_eq!(canonical("X-USER-EMAIL"), "X-User-Email");
-        assert_eq!(canonical("content-type"), "Content-Type");
-        assert_eq!(canonical("x"), "X");
-    }
-}
-
 /// Which top-level fields of the template data some templates read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reads {
@@ -245,5 +233,17 @@ impl Reads {
             header: self.header || other.header,
             match_context: self.match_context || other.match_context,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn header_names_are_canonical() {
+        assert_eq!(canonical("X-USER-EMAIL"), "X-User-Email");
+        assert_eq!(canonical("content-type"), "Content-Type");
+        assert_eq!(canonical("x"), "X");
     }
 }
