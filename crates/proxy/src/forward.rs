@@ -29,29 +29,6 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 pub type UpstreamBody =
     http_body_util::Either<hyper::body::Incoming, http_body_util::Full<bytes::Bytes>>;
 
-pub type Client = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    UpstreamBody,
->;
-
-/// A pooled client for upstreams over http and https (rustls with ring, web PKI roots).
-pub fn client() -> Result<Client, String> {
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .map_err(|e| format!("TLS for upstreams: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .build(connector),
-    )
-}
-
 /// Sends the request upstream and streams the answer back. `incoming` holds the request's
 /// headers, `req` the rest of it (method, body, the connection's upgrade handle).
 pub async fn forward(
@@ -62,16 +39,16 @@ pub async fn forward(
     client_ip: std::net::IpAddr,
     mut req: Request<UpstreamBody>,
 ) -> Result<Response<ProxyBody>, Denied> {
-    let target = target_uri(rule, &incoming)?;
+    let (target, origin) = target_uri(rule, &incoming)?;
     let upgrade = wants_upgrade(&incoming.headers);
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let mut out = Request::new(body);
     *out.method_mut() = parts.method;
-    *out.uri_mut() = target.clone();
+    *out.uri_mut() = origin_form(&target);
     *out.headers_mut() = upstream_headers(px, rule, emit, incoming, client_ip, &target, upgrade);
     let timeout = px.config.serve.proxy.timeout.write;
-    let sent = tokio::time::timeout(timeout, px.upstream.request(out)).await;
+    let sent = tokio::time::timeout(timeout, px.upstream.send(origin, &target, out)).await;
     let mut res = match sent {
         Err(_) => {
             return Err(upstream_failed(
@@ -103,6 +80,13 @@ pub async fn forward(
     Ok(Response::from_parts(parts, ProxyBody::Upstream(body)))
 }
 
+/// The request line's form of a URI for an origin server: path and query only.
+fn origin_form(target: &Uri) -> Uri {
+    let mut parts = axum::http::uri::Parts::default();
+    parts.path_and_query = target.path_and_query().cloned();
+    Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
 fn upstream_failed(status: StatusCode, message: &str, target: &Uri) -> Denied {
     let mut d = Denied::new(status, message).reason(format!("upstream {target}"));
     d.details = serde_json::json!({});
@@ -132,8 +116,9 @@ fn wants_upgrade(h: &HeaderMap) -> bool {
 }
 
 /// The upstream URL: its scheme and authority, its path joined with the request's (the
-/// request's trailing slash kept, unlike Oathkeeper), `strip_path` removed, query kept.
-pub fn target_uri(rule: &Rule, incoming: &Incoming) -> Result<Uri, Denied> {
+/// request's trailing slash kept, unlike Oathkeeper), `strip_path` removed, query kept;
+/// and its origin (`scheme://authority`).
+pub fn target_uri<'r>(rule: &'r Rule, incoming: &Incoming) -> Result<(Uri, &'r str), Denied> {
     let up = rule.upstream.target().map_err(|e| {
         Denied::internal(format!(
             "rule {:?} upstream.url {:?} is not a URL: {e}",
@@ -160,7 +145,8 @@ pub fn target_uri(rule: &Rule, incoming: &Incoming) -> Result<Uri, Denied> {
         uri.push('?');
         uri.push_str(q);
     }
-    Uri::try_from(uri).map_err(|e| Denied::internal(format!("upstream URL: {e}")))
+    let uri = Uri::try_from(uri).map_err(|e| Denied::internal(format!("upstream URL: {e}")))?;
+    Ok((uri, &up.origin))
 }
 
 fn join(base: &str, path: &str) -> String {
@@ -216,7 +202,7 @@ fn upstream_headers(
             h.insert(n, v);
         }
     }
-    if !rule.upstream.preserve_host
+    if (!rule.upstream.preserve_host || !h.contains_key(header::HOST))
         && let Some(v) = target
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())

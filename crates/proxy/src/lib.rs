@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod port;
 pub mod rule;
 pub mod template;
+pub mod upstream;
 
 use config::Config;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ pub struct Proxy {
     /// For session stores and remote authorizers.
     pub http: reqwest::Client,
     /// For upstreams: pooled, streaming.
-    pub upstream: forward::Client,
+    pub upstream: Arc<upstream::Upstreams>,
     pub templates: template::Templates,
     /// Services of this process that calls go to directly (all-in-one `serve`).
     pub local: Vec<call::Local>,
@@ -70,7 +71,7 @@ impl Proxy {
             jwks: credentials::Fetcher::new(http.clone(), ttl, max_wait),
             id_tokens: pipeline::id_token::Cache::default(),
             rules: rule::Rules::new(set),
-            upstream: forward::client()?,
+            upstream: upstream::Upstreams::new(upstream::IDLE_TIMEOUT)?,
             http,
             templates: template::Templates::default(),
             local,

@@ -50,7 +50,7 @@ impl Service<Request<Incoming>> for ProxyPort {
 /// What the proxy port answers with: the upstream's body as it arrives, or one of ours
 /// (errors, redirects, CORS preflights).
 pub enum ProxyBody {
-    Upstream(Incoming),
+    Upstream(crate::upstream::Body),
     Local(axum::body::Body),
 }
 
