@@ -160,6 +160,35 @@ fn strip_bearer(raw: &str) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// `check_session_url`, with the request's path unless `preserve_path`, and the request's
+/// query when `preserve_query` is off. Kept as written when neither changes it (the usual
+/// whoami setup), so most requests need not parse it.
+fn session_store_url(config: &Value, req: &Incoming) -> Result<axum::http::Uri, Denied> {
+    let check = text(config, "check_session_url");
+    let not_a_url = |e: &dyn std::fmt::Display| {
+        Denied::internal(format!("check_session_url {check:?} is not a URL: {e}"))
+    };
+    let (keep_path, keep_query) = (
+        flag(config, "preserve_path", false),
+        flag(config, "preserve_query", true),
+    );
+    if keep_path
+        && keep_query
+        && let Ok(uri) = axum::http::Uri::try_from(check)
+        && uri.scheme().is_some()
+    {
+        return Ok(uri);
+    }
+    let mut url = url::Url::parse(check).map_err(|e| not_a_url(&e))?;
+    if !keep_path {
+        url.set_path(&req.path);
+    }
+    if !keep_query {
+        url.set_query(req.query.as_deref());
+    }
+    axum::http::Uri::try_from(url.as_str()).map_err(|e| not_a_url(&e))
+}
+
 /// Asks the session store (Kratos's whoami, or anything like it) about the request, the
 /// way Oathkeeper builds that call; gives the body of a 200 (JSON, read by [`fill`]).
 async fn ask_session_store(
@@ -169,22 +198,12 @@ async fn ask_session_store(
     forward: &[String],
     authorization: Option<&str>,
 ) -> Result<bytes::Bytes, Denied> {
-    let check = text(config, "check_session_url");
-    let mut url = url::Url::parse(check)
-        .map_err(|e| Denied::internal(format!("check_session_url {check:?} is not a URL: {e}")))?;
-    if !flag(config, "preserve_path", false) {
-        url.set_path(&req.path);
-    }
-    if !flag(config, "preserve_query", true) {
-        url.set_query(req.query.as_deref());
-    }
+    let url = session_store_url(config, req)?;
     let method = match text(config, "force_method") {
         "" => req.method.as_str(),
         m => m,
     };
-    let mut call = axum::http::Request::builder()
-        .method(method)
-        .uri(url.as_str());
+    let mut call = axum::http::Request::builder().method(method).uri(url);
     for name in forward {
         for v in req.headers.get_all(name.as_str()) {
             call = call.header(name.as_str(), v);

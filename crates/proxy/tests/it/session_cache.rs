@@ -187,3 +187,67 @@ async fn a_cache_ttl_that_is_not_a_duration_stops_start_up() {
         "{err}"
     );
 }
+
+/// A session store that answers any path with a session, and records the path and query
+/// it was asked at.
+async fn recording_store() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let any = move |uri: axum::http::Uri| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(uri.to_string());
+            axum::Json(json!({"active": true, "identity": {"id": "u1", "traits": {}}}))
+        }
+    };
+    let app = axum::Router::new().fallback(any);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn the_session_store_is_asked_at_the_path_and_query_oathkeeper_would_use() {
+    let upstream = echo().await;
+    let (store, seen) = recording_store().await;
+    let whoami = format!("{store}/sessions/whoami?source=proxy");
+    let with = |id: &str, path: &str, extra: Value| {
+        let mut config = json!({"check_session_url": whoami});
+        gatehouse_core::config::merge(&mut config, extra);
+        json!({
+            "id": id,
+            "upstream": {"url": upstream},
+            "match": {"url": format!("http://<[^/]+>{path}<.*>"), "methods": ["GET"]},
+            "authenticators": [{"handler": "cookie_session", "config": config}],
+            "authorizer": {"handler": "allow"},
+            "mutators": [{"handler": "noop"}],
+        })
+    };
+    let rules = json!([
+        with("kept", "/kept/", json!({"preserve_path": true})),
+        with("request-path", "/path/", json!({})),
+        with(
+            "request-query",
+            "/query/",
+            json!({"preserve_path": true, "preserve_query": false})
+        ),
+    ]);
+    let p = start(
+        rules,
+        json!({"authenticators": {"cookie_session": {"enabled": true}}}),
+    )
+    .await;
+    for path in ["/kept/a?q=1", "/path/b?q=2", "/query/c?q=3"] {
+        let (status, _) = get(format!("{}{path}", p.proxy), "any").await;
+        assert_eq!(status, 200, "{path}");
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "/sessions/whoami?source=proxy",
+            "/path/b?source=proxy",
+            "/sessions/whoami?q=3",
+        ]
+    );
+}
