@@ -46,7 +46,7 @@ pub async fn forward(
     let mut out = Request::new(body);
     *out.method_mut() = parts.method;
     *out.uri_mut() = origin_form(&target);
-    *out.headers_mut() = upstream_headers(px, rule, emit, incoming, client_ip, &target, upgrade);
+    *out.headers_mut() = upstream_headers(px, rule, emit, incoming, client_ip, upgrade);
     let timeout = px.config.serve.proxy.timeout.write;
     let sent = tokio::time::timeout(timeout, px.upstream.send(origin, &target, out)).await;
     let mut res = match sent {
@@ -167,7 +167,6 @@ fn upstream_headers(
     emit: &BTreeMap<String, String>,
     incoming: Incoming,
     client_ip: std::net::IpAddr,
-    target: &Uri,
     upgrade: bool,
 ) -> HeaderMap {
     let Incoming {
@@ -203,9 +202,7 @@ fn upstream_headers(
         }
     }
     if (!rule.upstream.preserve_host || !h.contains_key(header::HOST))
-        && let Some(v) = target
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        && let Some(v) = rule.upstream.target().ok().and_then(|t| t.host.clone())
     {
         h.insert(header::HOST, v);
     }
@@ -213,7 +210,7 @@ fn upstream_headers(
         Some(prev) if trusted => format!("{prev}, {client_ip}"),
         _ => ip_text(client_ip),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Ok(v) = HeaderValue::try_from(xff) {
         h.insert(X_FORWARDED_FOR, v);
     }
     if !h.contains_key(X_FORWARDED_PROTO)

@@ -81,6 +81,8 @@ pub struct Match {
 pub struct Target {
     pub origin: String,
     pub path: String,
+    /// `host[:port]` as a `Host` header, for rules that do not preserve the client's.
+    pub host: Option<axum::http::HeaderValue>,
 }
 
 impl Upstream {
@@ -93,9 +95,11 @@ impl Upstream {
                     Some(p) => format!("{}://{host}:{p}", up.scheme()),
                     None => format!("{}://{host}", up.scheme()),
                 };
+                let authority = origin.split_once("://").map_or("", |(_, a)| a);
                 Ok(Target {
-                    origin,
+                    host: axum::http::HeaderValue::from_str(authority).ok(),
                     path: up.path().to_string(),
+                    origin,
                 })
             })
             .as_ref()
