@@ -10,7 +10,7 @@
              the whoami call answered in-process) -> hello
   cached     the session rule in `proxy serve` with cookie_session's opt-in
              `cache: {enabled: true, ttl: 1s}` (whoami asked about once a second) -> hello
-  bare       wrk -> bench/hello's bare-proxy (gatehouse's server loop + hyper-util's client,
+  bare       wrk -> bench/hello's bare-proxy (gatehouse's server loop + its upstream pool,
              nothing between) -> hello:
              the floor of the HTTP stack gatehouse's proxy is built on
   nginx      wrk -> nginx proxy_pass (1 worker, keepalive to the upstream) -> hello
@@ -366,7 +366,7 @@ def main():
         cached_url, cached_api = f"http://127.0.0.1:{cached_pp}", f"http://127.0.0.1:{cached_ap}"
         wait_ready(cached_api + "/health/ready")
 
-        # The floor: gatehouse's server loop in front of hyper-util's pooled client with nothing
+        # The floor: gatehouse's server loop in front of its upstream pool with nothing
         # between (bench/hello/src/bin/bare-proxy.rs), the HTTP stack gatehouse's proxy is built on.
         bare_port = free_port()
         bare = b.start([bare_bin, f"127.0.0.1:{bare_port}", f"127.0.0.1:{up_port}"])
@@ -455,7 +455,7 @@ http {{
              [f"Host: {SESSION_HOST}", cookie], [aio.pid, hello.pid]),
             ("session_cached", "gatehouse, cookie_session with `cache: {enabled: true, ttl: 1s}` (opt-in) + header mutator",
              cached_url + "/", [f"Host: {SESSION_HOST}", cookie], [cached.pid, hello.pid, identity.pid]),
-            ("bare", "server loop + hyper-util client, nothing between (the floor)", bare_url + "/", [], [bare.pid, hello.pid]),
+            ("bare", "server loop + upstream pool, nothing between (the floor)", bare_url + "/", [], [bare.pid, hello.pid]),
             ("nginx", "nginx proxy_pass (keepalive)", ng_url + "/", [], [ng.pid, hello.pid]),
         ]
         latency = [
@@ -582,7 +582,7 @@ http {{
             f"| cookie_session req/s / nginx req/s, proxy and identity in separate processes | {sess_ratio:.2f} | ≥ 0.5 | {rr(sess_rounds)} | {verdict(sess_ratio >= 0.5)} |",
             f"| cookie_session req/s / nginx req/s, all in one `gatehouse serve` | {aio_ratio:.2f} | ≥ 0.5 | {rr(aio_rounds)} | {verdict(aio_ratio >= 0.5)} |",
             f"| cookie_session req/s / nginx req/s, separate processes, opt-in session cache (1 s) | {cached_ratio:.2f} | (≥ 0.5) | {rr(cached_rounds)} | {verdict(cached_ratio >= 0.5)} |",
-            f"| (for scale) bare proxy (server loop + hyper-util client) req/s / nginx req/s | {bare_ratio:.2f} | — | {rr(bare_rounds)} | — |",
+            f"| (for scale) bare proxy (server loop + upstream pool) req/s / nginx req/s | {bare_ratio:.2f} | — | {rr(bare_rounds)} | — |",
             f"| p50 added, {args.rules:,} rules / 10 rules (medians {fmt_us(addbig)} / {fmt_us(add10)}) | {scale_ratio:.2f} | ≤ 2 | "
             f"{rr(scale_rounds)} | {verdict(scale_ratio <= 2)} |",
             "",
