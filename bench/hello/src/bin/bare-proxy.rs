@@ -1,8 +1,9 @@
 //! The floor under the access proxy: gatehouse's server loop in front, its upstream
-//! connection pool (`gatehouse_proxy::upstream`) behind, and nothing between (no rules, no pipeline, no header work): the request
-//! body goes upstream and the upstream's body comes back as hyper hands them over, as on
-//! gatehouse's proxy port. `bench/proxy.py` runs it beside gatehouse and nginx so the report
-//! shows how much of gatehouse's cost is the HTTP stack.
+//! connection pool (`gatehouse_proxy::upstream`) behind, and nothing between (no rules, no
+//! pipeline, no header work): the request body goes upstream and the upstream's body comes
+//! back as hyper hands them over, as on gatehouse's proxy port. `bench/proxy.py` runs it
+//! beside gatehouse and nginx so the report shows how much of gatehouse's cost is the HTTP
+//! stack.
 //!
 //! Usage: bare-proxy LISTEN_ADDR UPSTREAM_ADDR
 
