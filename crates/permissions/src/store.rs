@@ -20,6 +20,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_expandable_index.sql"),
         postgres: include_str!("../migrations/postgres/0002_expandable_index.sql"),
     },
+    Migration {
+        version: 3,
+        name: "byte_order",
+        sqlite: include_str!("../migrations/sqlite/0003_byte_order.sql"),
+        postgres: include_str!("../migrations/postgres/0003_byte_order.sql"),
+    },
 ];
 
 /// Migrations are recorded in `permission_migrations`.
@@ -432,7 +438,8 @@ impl Reader {
     }
 
     /// Whether `subject_key` is stored on the node, and the node's expandable subject sets,
-    /// in one statement.
+    /// in one statement. When it is stored the sets may be left out (a batched lookup skips
+    /// them): a check that found the subject needs nothing more from the node.
     pub async fn node(
         &mut self,
         namespace: &str,
