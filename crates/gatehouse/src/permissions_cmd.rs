@@ -315,10 +315,11 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
 pub async fn build(
     cfg: Config,
 ) -> anyhow::Result<(gatehouse_permissions::SharedPermissions, Vec<Listener>)> {
-    let (read, write, opl) = (
+    let (read, write, opl, metrics) = (
         cfg.serve.read.addr(),
         cfg.serve.write.addr(),
         cfg.serve.opl.addr(),
+        cfg.serve.metrics.addr(),
     );
     let p = gatehouse_permissions::Permissions::build(cfg)
         .await
@@ -337,6 +338,12 @@ pub async fn build(
             &opl,
             "permissions OPL API",
             gatehouse_permissions::api::opl_router(p.clone()),
+        )
+        .await?,
+        Listener::bind(
+            &metrics,
+            "permissions metrics",
+            gatehouse_permissions::api::metrics_router(p.clone()),
         )
         .await?,
     ];

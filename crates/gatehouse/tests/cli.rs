@@ -448,6 +448,21 @@ fn web_hook_bodies_run_in_the_jsonnet_worker_process() {
 }
 
 /// A JSON request over plain HTTP/1.1; the parsed answer body.
+/// The body of a GET on loopback, as text.
+fn http_get_text(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
+    body.to_string()
+}
+
 fn http_json(port: u16, method: &str, path: &str, body: &str) -> serde_json::Value {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
@@ -761,6 +776,20 @@ fn permissions_cli_like_the_keto_perms_container() {
     assert_eq!(text(&out).trim(), "Denied");
     let out = with(&["permissions", "relation-tuple", "get", "--namespace", "app"]);
     assert!(text(&out).contains("adaexample.org"), "{}", text(&out));
+
+    // Keto's metrics port counts what the read and write ports answered: the two checks,
+    // the listing and the write above.
+    let prometheus = http_get_text(metrics, "/metrics/prometheus");
+    for line in [
+        r#"gatehouse_permissions_requests_total{api="read",method="POST",route="/relation-tuples/check/openapi",status="200"} 2"#,
+        r#"gatehouse_permissions_requests_total{api="read",method="GET",route="/relation-tuples",status="200"} 1"#,
+        r#"gatehouse_permissions_requests_total{api="write",method="PATCH",route="/admin/relation-tuples",status="204"} 1"#,
+    ] {
+        assert!(
+            prometheus.lines().any(|l| l == line),
+            "no {line} in\n{prometheus}"
+        );
+    }
 
     let out = with(&[
         "permissions",
