@@ -9,11 +9,10 @@ use std::path::Path;
 /// A configuration error, always naming where the problem is.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // Not named `source`: the message already says it, and an error chain printed in full
+    // (`{:#}`) would say it twice.
+    #[error("cannot read config file {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("config file {path} is not valid YAML or JSON: {message}")]
     Parse { path: String, message: String },
     #[error("config key `{key}`: {message}")]
@@ -49,9 +48,9 @@ pub enum Kind {
 
 /// Reads one YAML or JSON file into a JSON value.
 pub fn read_document(path: &Path) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
         path: path.display().to_string(),
-        source,
+        cause,
     })?;
     parse_document(&text).map_err(|message| ConfigError::Parse {
         path: path.display().to_string(),

@@ -116,6 +116,24 @@ fn a_config_error_stops_start_up_naming_the_key() {
     let out = gatehouse(&["identity", "serve", "-c", &cfg], dir.path(), &env);
     assert!(!out.status.success());
     assert!(text(&out).contains("serve.public.port"), "{}", text(&out));
+
+    // A file that is not there is named, with the reason said once.
+    let out = gatehouse(
+        &["permissions", "serve", "-c", "missing.yml"],
+        dir.path(),
+        &[],
+    );
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("cannot read config file missing.yml"),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("No such file or directory").count(),
+        1,
+        "{said}"
+    );
 }
 
 #[test]
