@@ -97,7 +97,8 @@ pub enum MigrateCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum TupleCommand {
-    /// Create tuples from JSON files (`-f`, `-` for stdin) or one `SUBJECT RELATION NS:OBJ`.
+    /// Create tuples from JSON files (`-f FILE` or as arguments, `-` for stdin) or one
+    /// `SUBJECT RELATION NS:OBJ`.
     Create(TupleArgs),
     /// Delete tuples from JSON files or one `SUBJECT RELATION NS:OBJ`.
     Delete(TupleArgs),
@@ -132,7 +133,7 @@ pub enum TupleCommand {
 pub struct TupleArgs {
     #[arg(short = 'f', long = "file")]
     files: Vec<PathBuf>,
-    /// `SUBJECT RELATION NS:OBJ`
+    /// `SUBJECT RELATION NS:OBJ`, or JSON files as older Keto took them
     parts: Vec<String>,
     #[command(flatten)]
     target: Target,
@@ -542,7 +543,16 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
 }
 
 /// Inserts or deletes tuples, all in one transaction.
-async fn change(args: TupleArgs, action: &str) -> anyhow::Result<()> {
+async fn change(mut args: TupleArgs, action: &str) -> anyhow::Result<()> {
+    // Older Keto took the JSON files as arguments (`create tuples.json`): arguments that are
+    // not one `SUBJECT RELATION NS:OBJ` (not three, or three files) are read as files.
+    let all_files = args
+        .parts
+        .iter()
+        .all(|p| p == "-" || std::path::Path::new(p).is_file());
+    if args.parts.len() != 3 || all_files {
+        args.files.extend(args.parts.drain(..).map(PathBuf::from));
+    }
     let mut list: Vec<Value> = Vec::new();
     for text in read_inputs(&args.files)? {
         match serde_json::from_str::<Value>(&text).context("the tuples are not JSON")? {
@@ -550,15 +560,11 @@ async fn change(args: TupleArgs, action: &str) -> anyhow::Result<()> {
             one => list.push(one),
         }
     }
-    match args.parts.as_slice() {
-        [] => {}
-        [subject, relation, ns_obj] => {
-            let (namespace, object) = split_object(ns_obj, None)?;
-            let mut t = json!({"namespace": namespace, "object": object, "relation": relation});
-            put_subject(&mut t, subject)?;
-            list.push(t);
-        }
-        _ => bail!("expected SUBJECT RELATION NAMESPACE:OBJECT"),
+    if let [subject, relation, ns_obj] = args.parts.as_slice() {
+        let (namespace, object) = split_object(ns_obj, None)?;
+        let mut t = json!({"namespace": namespace, "object": object, "relation": relation});
+        put_subject(&mut t, subject)?;
+        list.push(t);
     }
     if list.is_empty() {
         bail!("no tuples given: use -f FILE (or -) or SUBJECT RELATION NAMESPACE:OBJECT");

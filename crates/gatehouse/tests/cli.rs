@@ -809,6 +809,21 @@ fn permissions_cli_like_the_keto_perms_container() {
         );
     }
 
+    // Older Keto's form: the JSON file as an argument.
+    std::fs::write(
+        dir.path().join("more.json"),
+        r#"{"namespace": "app", "object": "homepage", "relation": "read", "subject_id": "bob"}"#,
+    )
+    .unwrap();
+    let out = with(&["permissions", "relation-tuple", "create", "more.json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with(&["permissions", "check", "bob", "read", "app:homepage"]);
+    assert_eq!(text(&out).trim(), "Allowed");
+    let out = with(&["permissions", "relation-tuple", "delete", "more.json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with(&["permissions", "check", "bob", "read", "app:homepage"]);
+    assert_eq!(text(&out).trim(), "Denied");
+
     let out = with(&[
         "permissions",
         "list-objects",

@@ -154,6 +154,36 @@ pub enum NamespaceSource {
     Opl(String),
 }
 
+/// A listed namespace as Keto's config schema has it: `name`, an optional `id` (a whole
+/// number, at least 0) and `config`; any other key is a mistake worth naming.
+fn namespace_entry(key: &str, entry: &Value) -> Result<String, ConfigError> {
+    let Some(fields) = entry.as_object() else {
+        return Err(ConfigError::invalid(key, "must be a map with a name"));
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !["id", "name", "config"].contains(&k.as_str()))
+    {
+        return Err(ConfigError::invalid(
+            format!("{key}.{unknown}"),
+            "unknown field",
+        ));
+    }
+    if let Some(id) = fields.get("id")
+        && id.as_u64().is_none()
+    {
+        return Err(ConfigError::invalid(
+            format!("{key}.id"),
+            "must be a whole number, 0 or more",
+        ));
+    }
+    fields
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ConfigError::invalid(format!("{key}.name"), "required"))
+}
+
 impl Config {
     pub fn from_value(doc: Value, prefix: &str) -> Result<Config, ConfigError> {
         let cfg: Config = gatehouse_core::config::deserialize(doc, prefix)?;
@@ -205,12 +235,7 @@ impl Config {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, n)| {
-                    n.get("name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| ConfigError::invalid(format!("{key}[{i}].name"), "required"))
-                })
+                .map(|(i, n)| namespace_entry(&format!("{key}[{i}]"), n))
                 .collect::<Result<Vec<_>, _>>()
                 .map(NamespaceSource::Names),
             Value::Object(m) => match m.get("location").and_then(Value::as_str) {
@@ -247,5 +272,39 @@ impl Config {
             ("serve.metrics.port", Kind::Integer),
             ("limit.max_read_depth", Kind::Integer),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn error_for(namespaces: Value) -> String {
+        let doc = json!({"dsn": "memory", "namespaces": namespaces});
+        match Config::from_value(doc, "") {
+            Ok(_) => "accepted".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn listed_namespaces_are_checked_like_keto_checks_them() {
+        assert_eq!(error_for(json!([{"id": 0, "name": "app"}])), "accepted");
+        assert_eq!(error_for(json!([{"name": "app"}])), "accepted");
+        let cases = [
+            (json!([{"id": "x", "name": "app"}]), "`namespaces[0].id`"),
+            (json!([{"id": -1, "name": "app"}]), "`namespaces[0].id`"),
+            (
+                json!([{"name": "a"}, {"name": "b", "foo": 1}]),
+                "`namespaces[1].foo`",
+            ),
+            (json!([{"id": 0}]), "`namespaces[0].name`"),
+            (json!(["app"]), "`namespaces[0]`"),
+        ];
+        for (namespaces, key) in cases {
+            let said = error_for(namespaces.clone());
+            assert!(said.contains(key), "{namespaces}: {said}");
+        }
     }
 }

@@ -80,6 +80,36 @@ pub struct TupleBody {
 #[error("{0}")]
 pub struct Malformed(pub String);
 
+/// Refuses a NUL character in `value`: PostgreSQL cannot store one in text (it would fail
+/// the statement, a 500), and SQLite would keep a string that no other form of the tuple
+/// can name. Every tuple part passes through here from JSON, query strings and text.
+fn no_nul(field: &str, value: &str) -> Result<(), Malformed> {
+    if value.contains('\0') {
+        return Err(Malformed(format!(
+            "{field} must not contain a NUL character"
+        )));
+    }
+    Ok(())
+}
+
+impl RelationTuple {
+    /// Every part free of NUL characters (see [`no_nul`]).
+    fn nul_free(self) -> Result<RelationTuple, Malformed> {
+        no_nul("namespace", &self.namespace)?;
+        no_nul("object", &self.object)?;
+        no_nul("relation", &self.relation)?;
+        match &self.subject {
+            Subject::Id(id) => no_nul("subject_id", id)?,
+            Subject::Set(s) => {
+                no_nul("subject_set.namespace", &s.namespace)?;
+                no_nul("subject_set.object", &s.object)?;
+                no_nul("subject_set.relation", &s.relation)?;
+            }
+        }
+        Ok(self)
+    }
+}
+
 impl TupleBody {
     /// A complete tuple; in a JSON body `subject_id` wins over `subject_set`, as in Keto.
     pub fn into_tuple(self) -> Result<RelationTuple, Malformed> {
@@ -91,12 +121,13 @@ impl TupleBody {
         if self.namespace.is_empty() {
             return Err(Malformed("namespace is required".into()));
         }
-        Ok(RelationTuple {
+        RelationTuple {
             namespace: self.namespace,
             object: self.object,
             relation: self.relation,
             subject,
-        })
+        }
+        .nul_free()
     }
 }
 
@@ -165,6 +196,14 @@ impl<'a> Params<'a> {
         Params(out)
     }
 
+    /// The parameters, if no value holds a NUL character (see [`no_nul`]).
+    pub fn nul_free(self) -> Result<Params<'a>, Malformed> {
+        for (k, v) in &self.0 {
+            no_nul(k, v)?;
+        }
+        Ok(self)
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
@@ -206,6 +245,7 @@ impl Query {
         {
             return Err(Malformed(format!("unknown query parameter {k:?}")));
         }
+
         let get = |k: &str| params.get(k).map(str::to_owned);
         let set_parts = [
             get("subject_set.namespace"),
@@ -248,10 +288,19 @@ impl Query {
         let Some(subject) = self.subject else {
             return Err(Malformed("subject is not allowed to be nil".into()));
         };
+        // Keto's words: a check names the whole tuple (each part may be empty, not absent).
+        let (Some(namespace), Some(object), Some(relation)) =
+            (self.namespace, self.object, self.relation)
+        else {
+            return Err(Malformed(
+                r#"incomplete tuple, provide "namespace", "object", "relation", and a subject"#
+                    .into(),
+            ));
+        };
         Ok(RelationTuple {
-            namespace: self.namespace.unwrap_or_default(),
-            object: self.object.unwrap_or_default(),
-            relation: self.relation.unwrap_or_default(),
+            namespace,
+            object,
+            relation,
             subject,
         })
     }
@@ -274,12 +323,13 @@ pub fn parse(text: &str) -> Result<RelationTuple, Malformed> {
     if namespace.is_empty() {
         return Err(bad("the namespace is empty"));
     }
-    Ok(RelationTuple {
+    RelationTuple {
         namespace: namespace.into(),
         object: object.into(),
         relation: relation.into(),
         subject: parse_subject(subject).ok_or_else(|| bad("the subject is empty"))?,
-    })
+    }
+    .nul_free()
 }
 
 /// `alice`, `User:alice`, `Group:eng#members`, `(Group:eng#members)`.

@@ -80,7 +80,11 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
     }
 }
 
-/// A query string's parameters (see [`Params`]).
-pub(crate) fn params(q: Option<&str>) -> crate::tuple::Params<'_> {
+/// A query string's parameters (see [`Params`]); a value with a NUL character is a 400.
+pub(crate) fn params(
+    q: Option<&str>,
+) -> Result<crate::tuple::Params<'_>, gatehouse_core::ApiError> {
     crate::tuple::Params::parse(q.unwrap_or(""))
+        .nul_free()
+        .map_err(|e| gatehouse_core::ApiError::bad_request(e.0))
 }

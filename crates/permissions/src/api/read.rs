@@ -50,7 +50,7 @@ fn decode_token(token: &str) -> Result<i64, ApiError> {
 
 async fn list(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, ApiError> = async {
-        let params = params(q.as_deref());
+        let params = params(q.as_deref())?;
         let query = Query::from_params(&params, &["page_size", "page_token"])
             .map_err(|e| ApiError::bad_request(e.0))?;
         if let Some(ns) = &query.namespace
@@ -111,7 +111,7 @@ async fn check(
     mirror: bool,
 ) -> Response {
     let result: Result<Response, ApiError> = async {
-        let params = params(q.as_deref());
+        let params = params(q.as_deref())?;
         let depth = max_depth(&params)?;
         let tuple = match body {
             Some(b) => {
@@ -136,6 +136,17 @@ async fn check(
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What a batch check item says went wrong: the envelope's reason, or its message when it
+/// has none (an internal error), never `null`.
+fn error_text(e: &ApiError) -> Value {
+    let envelope = e.to_json();
+    let error = &envelope["error"];
+    match error.get("reason").filter(|r| r.is_string()) {
+        Some(reason) => reason.clone(),
+        None => error["message"].clone(),
+    }
 }
 
 /// `{"allowed":true}` or `{"allowed":false}`: the answer to every check, written out once
@@ -201,7 +212,7 @@ async fn batch_check(
     super::Body(body): super::Body,
 ) -> Response {
     let result: Result<Response, ApiError> = async {
-        let depth = max_depth(&params(q.as_deref()))?;
+        let depth = max_depth(&params(q.as_deref())?)?;
         let batch: BatchBody = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
         let max = p.config.limit.max_batch_check_size;
@@ -222,7 +233,7 @@ async fn batch_check(
                 }
                 Ok(t) => match run_check(&p, &t, depth).await {
                     Ok(allowed) => json!({"allowed": allowed}),
-                    Err(e) => json!({"allowed": false, "error": e.to_json()["error"]["reason"].clone()}),
+                    Err(e) => json!({"allowed": false, "error": error_text(&e)}),
                 },
             };
             results.push(item);
@@ -235,7 +246,7 @@ async fn batch_check(
 
 async fn expand(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, ApiError> = async {
-        let params = params(q.as_deref());
+        let params = params(q.as_deref())?;
         let depth = max_depth(&params)?;
         let get = |k: &str| params.get(k).map(str::to_owned);
         let (Some(namespace), Some(object), Some(relation)) =
@@ -322,7 +333,7 @@ fn check_error(e: CheckError) -> ApiError {
 /// relation, paginated.
 async fn list_objects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, ApiError> = async {
-        let params = params(q.as_deref());
+        let params = params(q.as_deref())?;
         let depth = max_depth(&params)?;
         let (size, after) = reverse_page(&params)?;
         let query = Query::from_params(&params, &["page_size", "page_token", "max-depth"])
@@ -362,7 +373,7 @@ async fn list_objects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery)
 /// extension): the subjects that have the relation on the object, paginated.
 async fn list_subjects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, ApiError> = async {
-        let params = params(q.as_deref());
+        let params = params(q.as_deref())?;
         let depth = max_depth(&params)?;
         let (size, after) = reverse_page(&params)?;
         let get = |k: &str| params.get(k).map(str::to_owned);

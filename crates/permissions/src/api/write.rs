@@ -25,11 +25,19 @@ fn now_micros() -> i64 {
     gatehouse_core::clock::to_micros(time::OffsetDateTime::now_utc())
 }
 
+/// The tuple's namespace and, for a subject set, the set's namespace are both known: Keto
+/// looks up both before it writes, and answers 404 for either.
 fn known(p: &SharedPermissions, t: &RelationTuple) -> Result<(), ApiError> {
-    if p.namespaces.exists(&t.namespace) {
-        Ok(())
-    } else {
-        Err(unknown_namespace(&t.namespace))
+    let set_namespace = match &t.subject {
+        crate::tuple::Subject::Set(s) => Some(s.namespace.as_str()),
+        crate::tuple::Subject::Id(_) => None,
+    };
+    match std::iter::once(t.namespace.as_str())
+        .chain(set_namespace)
+        .find(|ns| !p.namespaces.exists(ns))
+    {
+        Some(unknown) => Err(unknown_namespace(unknown)),
+        None => Ok(()),
     }
 }
 
@@ -93,7 +101,7 @@ async fn delete(
                 "DELETE takes its filter from the query string; the body must be empty",
             ));
         }
-        let query = Query::from_params(&params(q.as_deref()), &[])
+        let query = Query::from_params(&params(q.as_deref())?, &[])
             .map_err(|e| ApiError::bad_request(e.0))?;
         let Some(ns) = &query.namespace else {
             return Err(ApiError::bad_request(

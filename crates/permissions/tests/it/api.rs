@@ -342,3 +342,91 @@ async fn oversized_bodies_get_413_in_the_envelope_and_write_nothing() {
         .unwrap();
     assert_eq!(list["relation_tuples"], json!([]));
 }
+
+/// Input PostgreSQL cannot store (a NUL character) and tuples Keto refuses are 4xx on both
+/// backends, nothing is written, and a batch check says why an item failed.
+#[tokio::test]
+async fn text_postgres_cannot_store_and_incomplete_tuples_are_4xx() {
+    for backend in backends() {
+        let k = start(&backend, legacy(&["docs", "groups"])).await;
+        let get = |path: String| k.http.get(format!("{}{path}", k.read)).send();
+        for path in [
+            "/relation-tuples?namespace=docs&object=%00",
+            "/relation-tuples/check?namespace=docs&object=a&relation=r&subject_id=%00",
+            "/relation-tuples/check/openapi?namespace=docs&object=a%00b&relation=r&subject_id=x",
+            "/relation-tuples/expand?namespace=docs&object=%00&relation=r",
+            "/relation-tuples/list-objects?namespace=docs&relation=r&subject_id=%00",
+            "/relation-tuples/list-subjects?namespace=docs&object=%00&relation=r",
+            // Keto: a check names namespace, object and relation, even if empty.
+            "/relation-tuples/check?object=a&relation=r&subject_id=x",
+            "/relation-tuples/check/openapi?namespace=docs&relation=r&subject_id=x",
+        ] {
+            let r = get(path.to_string()).await.unwrap();
+            assert_eq!(r.status(), 400, "{path} on {backend:?}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], 400, "{path}: {body}");
+        }
+        let write = |m: reqwest::Method, body: Value| {
+            k.http
+                .request(m, format!("{}/admin/relation-tuples", k.write))
+                .json(&body)
+                .send()
+        };
+        let nul =
+            json!({"namespace": "docs", "object": "a\u{0}b", "relation": "r", "subject_id": "x"});
+        let r = write(reqwest::Method::PUT, nul.clone()).await.unwrap();
+        assert_eq!(r.status(), 400, "PUT with a NUL on {backend:?}");
+        let patch = json!([
+            {"action": "insert", "relation_tuple": {"namespace": "docs", "object": "ok", "relation": "r", "subject_id": "x"}},
+            {"action": "insert", "relation_tuple": nul},
+        ]);
+        let r = write(reqwest::Method::PATCH, patch).await.unwrap();
+        assert_eq!(r.status(), 400, "PATCH with a NUL on {backend:?}");
+        let r = k
+            .http
+            .delete(format!(
+                "{}/admin/relation-tuples?namespace=docs&object=%00",
+                k.write
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "DELETE with a NUL on {backend:?}");
+        // Keto looks up a subject set's namespace too.
+        let r = write(
+            reqwest::Method::PUT,
+            json!({"namespace": "docs", "object": "a", "relation": "r",
+                   "subject_set": {"namespace": "nope", "object": "e", "relation": "m"}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.status(),
+            404,
+            "unknown subject-set namespace on {backend:?}"
+        );
+        let listed: Value = get("/relation-tuples".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed["relation_tuples"], json!([]), "nothing was written");
+
+        let r: Value = k
+            .http
+            .post(format!("{}/relation-tuples/batch/check", k.read))
+            .json(&json!({"tuples": [
+                {"namespace": "docs", "object": "a\u{0}", "relation": "r", "subject_id": "x"},
+                {"namespace": "docs", "object": "a", "relation": "r", "subject_id": "x"},
+            ]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(r["results"][0]["error"].is_string(), "{r}");
+        assert_eq!(r["results"][1], json!({"allowed": false}), "{r}");
+    }
+}
