@@ -170,6 +170,18 @@ pub fn default_message(status: StatusCode) -> &'static str {
     }
 }
 
+/// A router's answer for a path it does not serve: 404 in the envelope, as Ory's APIs give.
+pub async fn not_found() -> Response {
+    ApiError::not_found("The requested resource could not be found").into_response()
+}
+
+/// A router's answer for a method a path does not take: 405 in the envelope.
+pub async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
+        .message("The request method is not allowed for this resource")
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

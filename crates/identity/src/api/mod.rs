@@ -47,8 +47,8 @@ pub fn public_router(svc: SharedService) -> Router {
         .route("/health/alive", get(health::alive))
         .route("/health/ready", get(ready))
         .route("/version", get(health::version))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(gatehouse_core::error::not_found)
+        .method_not_allowed_fallback(gatehouse_core::error::method_not_allowed)
         .layer(no_cache())
         .with_state(svc);
     match cors {
@@ -70,8 +70,8 @@ pub fn admin_router(svc: SharedService) -> Router {
     Router::new()
         .nest("/admin", admin.clone())
         .merge(admin)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(gatehouse_core::error::not_found)
+        .method_not_allowed_fallback(gatehouse_core::error::method_not_allowed)
         .layer(no_cache())
         .with_state(svc)
 }
@@ -81,16 +81,6 @@ fn no_cache() -> SetResponseHeaderLayer<HeaderValue> {
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache, no-store, must-revalidate"),
     )
-}
-
-async fn not_found() -> Response {
-    ApiError::not_found("The requested resource could not be found").into_response()
-}
-
-async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
-        .message("The request method is not allowed for this resource")
-        .into_response()
 }
 
 async fn ready(State(svc): State<SharedService>) -> Response {

@@ -9,11 +9,15 @@ mod write;
 use crate::SharedPermissions;
 use axum::routing::get;
 
+/// Health and version on every port, and Ory's envelope for paths and methods a port does
+/// not serve.
 fn common(router: axum::Router<SharedPermissions>) -> axum::Router<SharedPermissions> {
     router
         .route("/health/alive", get(gatehouse_core::health::alive))
         .route("/health/ready", get(ready))
         .route("/version", get(gatehouse_core::health::version))
+        .fallback(gatehouse_core::error::not_found)
+        .method_not_allowed_fallback(gatehouse_core::error::method_not_allowed)
 }
 
 async fn ready(

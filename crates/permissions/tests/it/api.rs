@@ -227,6 +227,7 @@ async fn bad_input_gets_a_4xx_in_the_envelope() {
             400,
         ),
         ("/relation-tuples/expand?namespace=docs", 400),
+        ("/no-such-path", 404),
     ] {
         let r = get(path).await.unwrap();
         assert_eq!(r.status().as_u16(), status, "{path}");
@@ -277,6 +278,15 @@ async fn bad_input_gets_a_4xx_in_the_envelope() {
         "the read port cannot write: {}",
         r.status()
     );
+    let r = k
+        .http
+        .delete(format!("{}/relation-tuples", k.read))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 405, "{body}");
 }
 
 #[tokio::test]
