@@ -126,7 +126,17 @@ pub enum TupleCommand {
     Parse {
         /// Files, or `-` for stdin.
         files: Vec<PathBuf>,
+        /// `json` (one line, for piping into `create -`) or `json-pretty`; Keto's
+        /// `-f/--format`.
+        #[arg(short = 'f', long, value_enum, default_value_t = JsonFormat::JsonPretty)]
+        format: JsonFormat,
     },
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonFormat {
+    Json,
+    JsonPretty,
 }
 
 #[derive(Args, Debug)]
@@ -521,7 +531,7 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&page)?);
             Ok(())
         }
-        TupleCommand::Parse { files } => {
+        TupleCommand::Parse { files, format } => {
             let mut out = Vec::new();
             for text in read_inputs(&files)? {
                 for line in text.lines() {
@@ -536,7 +546,11 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
                     )?);
                 }
             }
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            let text = match format {
+                JsonFormat::Json => serde_json::to_string(&out)?,
+                JsonFormat::JsonPretty => serde_json::to_string_pretty(&out)?,
+            };
+            println!("{text}");
             Ok(())
         }
     }

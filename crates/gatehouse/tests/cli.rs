@@ -863,6 +863,23 @@ fn permissions_cli_like_the_keto_perms_container() {
     );
     let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(parsed[0]["subject_id"], "bob");
+    // Keto's scripts ask for one line of JSON, to pipe into `create -`.
+    let out = gatehouse(
+        &[
+            "permissions",
+            "relation-tuple",
+            "parse",
+            "tuples.txt",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(
+        text(&out).trim(),
+        r#"[{"namespace":"app","object":"homepage","relation":"read","subject_id":"bob"}]"#
+    );
 
     std::fs::write(
         dir.path().join("bad.ts"),
