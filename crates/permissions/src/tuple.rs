@@ -245,7 +245,6 @@ impl Query {
         {
             return Err(Malformed(format!("unknown query parameter {k:?}")));
         }
-
         let get = |k: &str| params.get(k).map(str::to_owned);
         let set_parts = [
             get("subject_set.namespace"),
