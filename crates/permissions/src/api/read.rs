@@ -5,7 +5,7 @@ use super::params;
 use crate::SharedPermissions;
 use crate::engine::CheckError;
 use crate::tuple::Params;
-use crate::tuple::{Query, RelationTuple, SubjectSet, TupleBody};
+use crate::tuple::{QUERY_KEYS, Query, RelationTuple, SubjectSet, TupleBody};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -51,8 +51,7 @@ fn decode_token(token: &str) -> Result<i64, ApiError> {
 async fn list(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, ApiError> = async {
         let params = params(q.as_deref())?;
-        let query = Query::from_params(&params, &["page_size", "page_token"])
-            .map_err(|e| ApiError::bad_request(e.0))?;
+        let query = Query::from_params(&params).map_err(|e| ApiError::bad_request(e.0))?;
         if let Some(ns) = &query.namespace
             && !p.namespaces.exists(ns)
         {
@@ -122,7 +121,7 @@ async fn check(
                     .into_tuple()
                     .map_err(|e| ApiError::bad_request(e.0))?
             }
-            None => Query::from_params(&params, &["max-depth"])
+            None => Query::from_params(&params)
                 .and_then(Query::into_tuple)
                 .map_err(|e| ApiError::bad_request(e.0))?,
         };
@@ -200,7 +199,6 @@ async fn check_post_openapi(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BatchBody {
     #[serde(default)]
     tuples: Vec<Value>,
@@ -336,8 +334,11 @@ async fn list_objects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery)
         let params = params(q.as_deref())?;
         let depth = max_depth(&params)?;
         let (size, after) = reverse_page(&params)?;
-        let query = Query::from_params(&params, &["page_size", "page_token", "max-depth"])
+        let known = [QUERY_KEYS, &["page_size", "page_token", "max-depth"]].concat();
+        params
+            .only(&known)
             .map_err(|e| ApiError::bad_request(e.0))?;
+        let query = Query::from_params(&params).map_err(|e| ApiError::bad_request(e.0))?;
         let (Some(namespace), Some(relation), Some(subject)) =
             (query.namespace, query.relation, query.subject)
         else {
@@ -384,21 +385,16 @@ async fn list_subjects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery
                 "namespace, object and relation are required",
             ));
         };
-        if let Some(k) = params.keys().find(|k| {
-            ![
+        params
+            .only(&[
                 "namespace",
                 "object",
                 "relation",
                 "page_size",
                 "page_token",
                 "max-depth",
-            ]
-            .contains(k)
-        }) {
-            return Err(ApiError::bad_request(format!(
-                "unknown query parameter {k:?}"
-            )));
-        }
+            ])
+            .map_err(|e| ApiError::bad_request(e.0))?;
         if !p.namespaces.exists(&namespace) {
             return Err(unknown_namespace(&namespace));
         }

@@ -101,8 +101,8 @@ async fn delete(
                 "DELETE takes its filter from the query string; the body must be empty",
             ));
         }
-        let query = Query::from_params(&params(q.as_deref())?, &[])
-            .map_err(|e| ApiError::bad_request(e.0))?;
+        let query =
+            Query::from_params(&params(q.as_deref())?).map_err(|e| ApiError::bad_request(e.0))?;
         let Some(ns) = &query.namespace else {
             return Err(ApiError::bad_request(
                 "the namespace query parameter is required",
@@ -122,7 +122,6 @@ async fn delete(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Delta {
     action: String,
     relation_tuple: Option<TupleBody>,

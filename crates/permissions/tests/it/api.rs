@@ -440,3 +440,100 @@ async fn text_postgres_cannot_store_and_incomplete_tuples_are_4xx() {
         assert_eq!(r["results"][1], json!({"allowed": false}), "{r}");
     }
 }
+
+/// Keto ignores query keys and JSON fields it does not know (Go's URL values and JSON
+/// decoder); a client or proxy that adds one keeps working. gatehouse's own reverse-lookup
+/// endpoints refuse them, so a misspelt key cannot widen the question.
+#[tokio::test]
+async fn keto_endpoints_ignore_unknown_keys_and_fields() {
+    for backend in backends() {
+        let k = start(&backend, legacy(&["docs", "groups"])).await;
+        let write = |m: reqwest::Method, body: Value| {
+            k.http
+                .request(m, format!("{}/admin/relation-tuples", k.write))
+                .json(&body)
+                .send()
+        };
+        let put = write(
+            reqwest::Method::PUT,
+            json!({"namespace": "docs", "object": "a", "relation": "viewers", "subject_id": "ann", "note": "x"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(put.status(), 201, "PUT with an extra field on {backend:?}");
+        let patch = write(
+            reqwest::Method::PATCH,
+            json!([{"action": "insert", "trace": 1,
+                    "relation_tuple": {"namespace": "docs", "object": "b", "relation": "viewers", "subject_id": "bo", "extra": true}}]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            patch.status(),
+            204,
+            "PATCH with extra fields on {backend:?}"
+        );
+        let get = |path: &str| k.http.get(format!("{}{path}", k.read)).send();
+        for (path, allowed) in [
+            (
+                "/relation-tuples/check/openapi?namespace=docs&object=a&relation=viewers&subject_id=ann&snaptoken=t&_=1",
+                true,
+            ),
+            (
+                "/relation-tuples/check/openapi?namespace=docs&object=b&relation=viewers&subject_id=bo&consistency=x",
+                true,
+            ),
+            (
+                "/relation-tuples/check/openapi?namespace=docs&object=b&relation=viewers&subject_id=ann&x=y",
+                false,
+            ),
+        ] {
+            let r = get(path).await.unwrap();
+            assert_eq!(r.status(), 200, "{path} on {backend:?}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body, json!({"allowed": allowed}), "{path} on {backend:?}");
+        }
+        let post = k
+            .http
+            .post(format!("{}/relation-tuples/check/openapi", k.read))
+            .json(&json!({"namespace": "docs", "object": "a", "relation": "viewers", "subject_id": "ann", "snaptoken": "t"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            post.json::<Value>().await.unwrap(),
+            json!({"allowed": true})
+        );
+        let listed: Value = get("/relation-tuples?namespace=docs&page_size=10&foo=bar")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            listed["relation_tuples"].as_array().unwrap().len(),
+            2,
+            "{listed}"
+        );
+        // The dropped `subject` key is still refused: ignoring it would change the question.
+        let r = get("/relation-tuples?namespace=docs&subject=ann")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        for path in [
+            "/relation-tuples/list-objects?namespace=docs&relation=viewers&subject_id=ann&subjectid=x",
+            "/relation-tuples/list-subjects?namespace=docs&object=a&relation=viewers&objekt=b",
+        ] {
+            let r = get(path).await.unwrap();
+            assert_eq!(r.status(), 400, "{path} on {backend:?}");
+            let body: Value = r.json().await.unwrap();
+            assert!(
+                body["error"]["reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("unknown query parameter"),
+                "{path}: {body}"
+            );
+        }
+    }
+}
