@@ -5,7 +5,7 @@ use super::params;
 use super::read::unknown_namespace;
 use crate::SharedPermissions;
 use crate::store::Change;
-use crate::tuple::{Query, RelationTuple, TupleBody};
+use crate::tuple::{QUERY_KEYS, Query, RelationTuple, TupleBody};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -88,8 +88,10 @@ fn location_query(t: &RelationTuple) -> String {
     q.finish()
 }
 
-/// `DELETE ?namespace=...[&filters]`: every match; the namespace is required and the
-/// body must be empty, so a mistyped call cannot wipe everything.
+/// `DELETE ?namespace=...[&filters]`: every match; the namespace is required, the body must
+/// be empty and, unlike Keto's other endpoints, an unknown key is refused (as Keto refuses
+/// it): a misspelt filter ignored would widen the delete, so a mistyped call cannot wipe
+/// more than it names.
 async fn delete(
     State(p): State<SharedPermissions>,
     RawQuery(q): RawQuery,
@@ -101,8 +103,11 @@ async fn delete(
                 "DELETE takes its filter from the query string; the body must be empty",
             ));
         }
-        let query =
-            Query::from_params(&params(q.as_deref())?).map_err(|e| ApiError::bad_request(e.0))?;
+        let params = params(q.as_deref())?;
+        params
+            .only(QUERY_KEYS)
+            .map_err(|e| ApiError::bad_request(e.0))?;
+        let query = Query::from_params(&params).map_err(|e| ApiError::bad_request(e.0))?;
         let Some(ns) = &query.namespace else {
             return Err(ApiError::bad_request(
                 "the namespace query parameter is required",

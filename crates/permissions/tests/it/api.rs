@@ -442,8 +442,9 @@ async fn text_postgres_cannot_store_and_incomplete_tuples_are_4xx() {
 }
 
 /// Keto ignores query keys and JSON fields it does not know (Go's URL values and JSON
-/// decoder); a client or proxy that adds one keeps working. gatehouse's own reverse-lookup
-/// endpoints refuse them, so a misspelt key cannot widen the question.
+/// decoder); a client or proxy that adds one keeps working. DELETE refuses unknown keys, as
+/// Keto's does, and so do gatehouse's own reverse-lookup endpoints: there a misspelt key,
+/// ignored, would widen what is deleted or answered.
 #[tokio::test]
 async fn keto_endpoints_ignore_unknown_keys_and_fields() {
     for backend in backends() {
@@ -520,6 +521,37 @@ async fn keto_endpoints_ignore_unknown_keys_and_fields() {
             .await
             .unwrap();
         assert_eq!(r.status(), 400);
+        // DELETE refuses unknown keys, as Keto does: a misspelt filter, ignored, would delete
+        // the whole namespace.
+        let r = k
+            .http
+            .delete(format!(
+                "{}/admin/relation-tuples?namespace=docs&objekt=a",
+                k.write
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "DELETE with a misspelt key on {backend:?}");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["error"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("objekt"),
+            "{body}"
+        );
+        let still: Value = get("/relation-tuples?namespace=docs")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            still["relation_tuples"].as_array().unwrap().len(),
+            2,
+            "{still}"
+        );
         for path in [
             "/relation-tuples/list-objects?namespace=docs&relation=viewers&subject_id=ann&subjectid=x",
             "/relation-tuples/list-subjects?namespace=docs&object=a&relation=viewers&objekt=b",
