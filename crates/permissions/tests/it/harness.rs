@@ -142,6 +142,22 @@ impl Keto {
         assert!(!ended.is_empty(), "the service had sessions to end");
     }
 
+    /// `GET /relation-tuples?{query}` (one page): the tuples listed.
+    pub async fn listed(&self, query: &str) -> Vec<Value> {
+        let r = self
+            .http
+            .get(format!("{}/relation-tuples?{query}", self.read))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{query}");
+        let body: Value = r.json().await.unwrap();
+        body["relation_tuples"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// `check/openapi` for a text tuple: whether it is allowed.
     pub async fn allowed(&self, tuple: &str, depth: Option<u32>) -> bool {
         let t = gatehouse_permissions::tuple::parse(tuple).unwrap();
