@@ -84,6 +84,12 @@ fn sign(out: &mut String, f: f64) {
     }
 }
 
+/// Precision Rust's formatter is asked for at most. Past it an f64's digits are all
+/// zeros (its exact decimal expansion has at most 767 significant digits and 1074
+/// decimals), and Rust panics on precisions above `u16::MAX`, which Go allows (up to
+/// [`MAX_WIDTH`]).
+const MAX_EXACT_DIGITS: usize = 1100;
+
 /// `%g` with optional precision (`None` = shortest, which is also `%v`).
 pub(crate) fn fmt_g(f: f64, prec: Option<usize>, upper: bool) -> String {
     let mut out = String::new();
@@ -96,7 +102,7 @@ pub(crate) fn fmt_g(f: f64, prec: Option<usize>, upper: bool) -> String {
             if a == 0.0 {
                 ("0".into(), 0)
             } else {
-                split_exp(&format!("{:.*e}", p - 1, a))
+                split_exp(&format!("{:.*e}", (p - 1).min(MAX_EXACT_DIGITS), a))
             }
         }
     };
@@ -129,15 +135,19 @@ pub(crate) fn fmt_e(f: f64, prec: usize, upper: bool) -> String {
     let (digits, exp) = if f == 0.0 {
         ("0".into(), 0)
     } else {
-        split_exp(&format!("{:.*e}", prec, f.abs()))
+        split_exp(&format!("{:.*e}", prec.min(MAX_EXACT_DIGITS), f.abs()))
     };
+    // Pads the digits (trailing zeros trimmed above) back to `prec`.
     layout_e(&mut out, &digits, exp, prec, upper);
     out
 }
 
 /// `%f` with precision.
 pub(crate) fn fmt_f(f: f64, prec: usize) -> String {
-    format!("{f:.prec$}")
+    let exact = prec.min(MAX_EXACT_DIGITS);
+    let mut out = format!("{f:.exact$}");
+    out.extend(std::iter::repeat_n('0', prec - exact));
+    out
 }
 
 /// encoding/json's float layout: plain decimals unless tiny or huge.
@@ -415,8 +425,10 @@ fn format_int(spec: &Spec, neg: bool, mag: u128) -> Option<String> {
         if p == 0 && mag == 0 {
             digits.clear();
         }
-        while digits.len() < p {
-            digits.insert(0, '0');
+        // One allocation: inserting zeros one by one is quadratic, and a template may
+        // ask for a precision up to MAX_WIDTH.
+        if digits.len() < p {
+            digits = "0".repeat(p - digits.len()) + &digits;
         }
     }
     let prefix = match spec.verb {
@@ -696,6 +708,30 @@ mod tests {
         assert_eq!(pf("%", &[]), "%!(NOVERB)");
         assert_eq!(pf("%z", &[json!(1)]), "%!z(int=1)");
         assert!(pf("%99999999d", &[json!(1)]).starts_with("%!(BADWIDTH)"));
+    }
+
+    #[test]
+    fn float_precision_past_what_rust_formats() {
+        let f = pf("%.70000f", &[json!(0.5)]);
+        assert_eq!(f.len(), 70_002);
+        assert!(f.starts_with("0.5000") && f.ends_with("000"));
+        // 0.1's exact value, then zeros, as Go prints it.
+        let e = pf("%.70000e", &[json!(-0.1)]);
+        assert!(e.starts_with("-1.000000000000000055511151231257827021181583404541015625000"));
+        assert!(e.ends_with("0e-01") && e.len() == 70_007, "{}", e.len());
+        assert_eq!(
+            pf("%.70000g", &[json!(0.1)]),
+            "0.1000000000000000055511151231257827021181583404541015625"
+        );
+        assert_eq!(fmt_f(2.5, 1101).len(), 1103);
+    }
+
+    #[test]
+    fn precision_up_to_the_limit_pads_with_zeros() {
+        let padded = pf("%.1000000d", &[json!(-7)]);
+        assert_eq!(padded.len(), 1_000_001);
+        assert!(padded.starts_with("-000") && padded.ends_with("07"));
+        assert!(pf("%.1000001d", &[json!(7)]).starts_with("%!(BADPREC)"));
     }
 
     #[test]
