@@ -112,15 +112,14 @@ impl RelationTuple {
 
 impl TupleBody {
     /// A complete tuple; in a JSON body `subject_id` wins over `subject_set`, as in Keto.
+    /// An empty namespace is left to the caller, which treats it as Keto does: as a
+    /// namespace that does not exist (a denial, or a 404 for writes).
     pub fn into_tuple(self) -> Result<RelationTuple, Malformed> {
         let subject = match (self.subject_id, self.subject_set) {
             (Some(id), _) => Subject::Id(id),
             (None, Some(set)) => Subject::Set(set),
             (None, None) => return Err(Malformed("subject is not allowed to be nil".into())),
         };
-        if self.namespace.is_empty() {
-            return Err(Malformed("namespace is required".into()));
-        }
         RelationTuple {
             namespace: self.namespace,
             object: self.object,
@@ -257,28 +256,28 @@ impl Query {
             get("subject_set.object"),
             get("subject_set.relation"),
         ];
-        let set = match set_parts {
-            [None, None, None] => None,
-            [Some(namespace), Some(object), Some(relation)] => Some(SubjectSet {
-                namespace,
-                object,
-                relation,
-            }),
-            _ => {
-                return Err(Malformed(
-                    "incomplete subject, provide all of subject_set.namespace, subject_set.object and subject_set.relation".into(),
-                ));
-            }
-        };
-        let subject = match (get("subject_id"), set) {
-            (Some(_), Some(_)) => {
+        // Keto's order: an id beside any subject set key is a duplicate, even a partial set.
+        let subject = match (get("subject_id"), set_parts) {
+            (None, [None, None, None]) => None,
+            (Some(id), [None, None, None]) => Some(Subject::Id(id)),
+            (Some(_), _) => {
                 return Err(Malformed(
                     "exactly one of subject_set or subject_id has to be provided".into(),
                 ));
             }
-            (Some(id), None) => Some(Subject::Id(id)),
-            (None, Some(s)) => Some(Subject::Set(s)),
-            (None, None) => None,
+            (None, [Some(namespace), Some(object), Some(relation)]) => {
+                Some(Subject::Set(SubjectSet {
+                    namespace,
+                    object,
+                    relation,
+                }))
+            }
+            (None, _) => {
+                return Err(Malformed(
+                    r#"incomplete subject, provide "subject_id" or a complete "subject_set.*""#
+                        .into(),
+                ));
+            }
         };
         Ok(Query {
             namespace: get("namespace"),

@@ -114,18 +114,30 @@ async fn check(
         let depth = max_depth(&params)?;
         let tuple = match body {
             Some(b) => {
-                let parsed: TupleBody = serde_json::from_slice(&b).map_err(|e| {
-                    ApiError::bad_request(format!("The request body is invalid: {e}"))
-                })?;
-                parsed
-                    .into_tuple()
-                    .map_err(|e| ApiError::bad_request(e.0))?
+                let parsed: TupleBody = serde_json::from_slice(&b)
+                    .map_err(|e| ApiError::bad_request(format!("could not unmarshal json: {e}")))?;
+                // Keto looks the namespace up before anything else: an unknown (or empty)
+                // one is a denial even when the rest of the body is incomplete.
+                if !p.namespaces.exists(&parsed.namespace) {
+                    None
+                } else {
+                    Some(
+                        parsed
+                            .into_tuple()
+                            .map_err(|e| ApiError::bad_request(e.0))?,
+                    )
+                }
             }
-            None => Query::from_params(&params)
-                .and_then(Query::into_tuple)
-                .map_err(|e| ApiError::bad_request(e.0))?,
+            None => Some(
+                Query::from_params(&params)
+                    .and_then(Query::into_tuple)
+                    .map_err(|e| ApiError::bad_request(e.0))?,
+            ),
         };
-        let allowed = run_check(&p, &tuple, depth).await?;
+        let allowed = match tuple {
+            Some(t) => run_check(&p, &t, depth).await?,
+            None => false,
+        };
         let status = if allowed || !mirror {
             StatusCode::OK
         } else {
@@ -198,10 +210,13 @@ async fn check_post_openapi(
     check(p, q, Some(body), false).await
 }
 
+/// A batch is decoded whole, as Keto does: an item that is not shaped like a tuple (a
+/// number, `null`, a field of the wrong type) makes the request a 400. Items shaped right
+/// but incomplete get their own error in the answer.
 #[derive(Deserialize)]
 struct BatchBody {
     #[serde(default)]
-    tuples: Vec<Value>,
+    tuples: Option<Vec<TupleBody>>,
 }
 
 async fn batch_check(
@@ -212,19 +227,17 @@ async fn batch_check(
     let result: Result<Response, ApiError> = async {
         let depth = max_depth(&params(q.as_deref())?)?;
         let batch: BatchBody = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+            .map_err(|e| ApiError::bad_request(format!("could not unmarshal json: {e}")))?;
+        let tuples = batch.tuples.unwrap_or_default();
         let max = p.config.limit.max_batch_check_size;
-        if batch.tuples.len() > max {
+        if tuples.len() > max {
             return Err(ApiError::bad_request(format!(
                 "batch exceeds max size of {max}"
             )));
         }
-        let mut results = Vec::with_capacity(batch.tuples.len());
-        for raw in batch.tuples {
-            let tuple = serde_json::from_value::<TupleBody>(raw)
-                .map_err(|e| e.to_string())
-                .and_then(|b| b.into_tuple().map_err(|e| e.0));
-            let item = match tuple {
+        let mut results = Vec::with_capacity(tuples.len());
+        for body in tuples {
+            let item = match body.into_tuple().map_err(|e| e.0) {
                 Err(e) => json!({"allowed": false, "error": e}),
                 Ok(t) if !p.namespaces.exists(&t.namespace) => {
                     json!({"allowed": false, "error": format!("Unknown namespace with name \"{}\".", t.namespace)})

@@ -137,6 +137,8 @@ async fn patch(State(p): State<SharedPermissions>, super::Body(body): super::Bod
     let result: Result<Response, ApiError> = async {
         let deltas: Vec<Delta> = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+        // Keto's order: every delta is checked for shape first, then namespaces are
+        // looked up (404), so the same bad body always gets the same answer.
         let mut changes = Vec::with_capacity(deltas.len());
         for (i, d) in deltas.into_iter().enumerate() {
             let Some(tb) = d.relation_tuple else {
@@ -147,7 +149,6 @@ async fn patch(State(p): State<SharedPermissions>, super::Body(body): super::Bod
             let t = tb
                 .into_tuple()
                 .map_err(|e| ApiError::bad_request(format!("[{i}]: {}", e.0)))?;
-            known(&p, &t)?;
             changes.push(match d.action.as_str() {
                 "insert" => Change::Insert(t),
                 "delete" => Change::Delete(t),
@@ -157,6 +158,10 @@ async fn patch(State(p): State<SharedPermissions>, super::Body(body): super::Bod
                     )));
                 }
             });
+        }
+        for change in &changes {
+            let (Change::Insert(t) | Change::Delete(t)) = change;
+            known(&p, t)?;
         }
         p.store
             .transact(&changes, now_micros())

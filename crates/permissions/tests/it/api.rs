@@ -547,3 +547,129 @@ async fn keto_endpoints_ignore_unknown_keys_and_fields() {
 fn reason(body: &Value) -> &str {
     body["error"]["reason"].as_str().unwrap_or_default()
 }
+
+/// Where Keto's order of checks decides the answer: a check looks its namespace up first
+/// (an empty or unknown one is a denial, however incomplete the rest); writes validate the
+/// shape of every tuple first, then look namespaces up (404); a batch whose items are not
+/// shaped like tuples is a 400 as a whole; a subject id beside a partial subject set is a
+/// duplicate subject, not an incomplete one.
+#[tokio::test]
+async fn empty_and_unknown_namespaces_and_malformed_items_answer_as_in_keto() {
+    let k = start(&Backend::Sqlite, legacy(&["docs"])).await;
+    let post = |port: &str, path: &str, body: Value| {
+        k.http.post(format!("{port}{path}")).json(&body).send()
+    };
+    for body in [
+        json!({"namespace": "", "object": "a", "relation": "r", "subject_id": "x"}),
+        json!({"namespace": "nope", "object": "a", "relation": "r"}),
+        json!({"object": "a", "relation": "r", "subject_id": "x"}),
+    ] {
+        let r = post(&k.read, "/relation-tuples/check", body.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{body}");
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"allowed": false}));
+        let r = post(&k.read, "/relation-tuples/check/openapi", body.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{body}");
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"allowed": false}));
+    }
+    let write = |m: reqwest::Method, body: Value| {
+        k.http
+            .request(m, format!("{}/admin/relation-tuples", k.write))
+            .json(&body)
+            .send()
+    };
+    let r = write(
+        reqwest::Method::PUT,
+        json!({"namespace": "", "object": "a", "relation": "r", "subject_id": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 404, "an empty namespace is an unknown one");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        reason(&body),
+        r#"Unknown namespace with name ""."#,
+        "{body}"
+    );
+    let r = write(
+        reqwest::Method::PUT,
+        json!({"namespace": "nope", "object": "a", "relation": "r"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "the subject is validated before the namespace"
+    );
+    let r = write(
+        reqwest::Method::PATCH,
+        json!([
+            {"action": "insert", "relation_tuple": {"namespace": "nope", "object": "a", "relation": "r", "subject_id": "x"}},
+            {"action": "upsert", "relation_tuple": {"namespace": "docs", "object": "a", "relation": "r", "subject_id": "x"}},
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "every delta's shape before any namespace");
+    assert_eq!(
+        k.listed("").await,
+        Vec::<Value>::new(),
+        "nothing was written"
+    );
+
+    for tuples in [
+        json!([[null, null]]),
+        json!([null]),
+        json!([{"namespace": 5}]),
+    ] {
+        let r = post(
+            &k.read,
+            "/relation-tuples/batch/check",
+            json!({"tuples": tuples}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 400, "{tuples}");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            reason(&body).starts_with("could not unmarshal json"),
+            "{body}"
+        );
+    }
+    let r: Value = post(
+        &k.read,
+        "/relation-tuples/batch/check",
+        json!({"tuples": null}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r, json!({"results": []}));
+
+    for (query, why) in [
+        (
+            "subject_id=x&subject_set.namespace=docs",
+            "exactly one of subject_set or subject_id has to be provided",
+        ),
+        (
+            "subject_set.namespace=docs&subject_set.object=g",
+            r#"incomplete subject, provide "subject_id" or a complete "subject_set.*""#,
+        ),
+    ] {
+        let r = k
+            .http
+            .get(format!("{}/relation-tuples?namespace=docs&{query}", k.read))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(reason(&body), why, "{query}");
+    }
+}
