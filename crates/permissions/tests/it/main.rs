@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod differential;
 mod harness;
 mod opl_model;
 mod reference;
