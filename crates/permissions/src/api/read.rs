@@ -1,5 +1,6 @@
 //! The read port: `GET /relation-tuples` (list, paginated), check (`/check` answers 403
-//! when denied, `/check/openapi` always 200), batch check, expand, `GET /namespaces`.
+//! when denied, `/check/openapi` always 200; Keto v0.8's `/check` too), batch check,
+//! expand, `GET /namespaces`.
 
 use super::params;
 use crate::SharedPermissions;
@@ -31,6 +32,9 @@ pub fn routes() -> axum::Router<SharedPermissions> {
         .route("/namespaces", get(namespaces))
         .route("/relation-tuples/list-objects", get(list_objects))
         .route("/relation-tuples/list-subjects", get(list_subjects))
+        // Keto up to v0.8 answered checks here (renamed in v0.9); applications written
+        // then, such as the second reference setup's, call it still.
+        .route("/check", get(check_get_mirror).post(check_post_mirror))
 }
 
 const DEFAULT_PAGE: usize = 100;
