@@ -1,8 +1,9 @@
 //! Check and expand: Zanzibar's userset rewrites over stored tuples. A check walks from
 //! the object towards the subject, one indexed query per node: the permit's rewrite
 //! (union, intersection, exclusion, computed subject sets, tuple-to-subject-set), the
-//! tuple itself, then the subject sets stored on the relation. Depth is bounded, a path
-//! never visits a node twice (cycles end), and a step budget caps a single check.
+//! tuple itself, then the subject sets stored on the relation. Depth is bounded and spent
+//! as Keto's step engine spends it, a path never visits a node twice (cycles end), and a
+//! step budget caps a single check.
 
 use crate::namespaces::{Namespaces, RelationDef};
 use crate::opl::Rewrite;
@@ -53,6 +54,53 @@ pub struct Engine<'a> {
 
 type Node = (String, String, String);
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Where a step of a check stands: whom it asks about, the depth it has left, and the
+/// nodes above it (a node met again on its own path is a cycle, which allows nothing).
+#[derive(Clone, Copy)]
+struct Step<'s> {
+    subject: &'s Subject,
+    depth: u32,
+    path: &'s [Node],
+}
+
+impl Step<'_> {
+    fn deeper(self) -> Self {
+        Step {
+            depth: self.depth.saturating_sub(1),
+            ..self
+        }
+    }
+}
+
+/// Whether a node's own lookup is still to be made, or was made by the caller (which
+/// found the subject not stored there, and hands on the node's subject sets).
+enum Direct {
+    Look,
+    Looked(NodeRows),
+}
+
+/// Keto's union of results: allowed if any is, else unknown if a limit cut any, else denied.
+#[derive(Default)]
+struct Any {
+    unknown: bool,
+}
+
+impl Any {
+    /// Records `v`; true when it decides the union.
+    fn add(&mut self, v: Verdict) -> bool {
+        self.unknown |= v == Verdict::Unknown;
+        v == Verdict::Allowed
+    }
+
+    fn verdict(&self) -> Verdict {
+        if self.unknown {
+            Verdict::Unknown
+        } else {
+            Verdict::Denied
+        }
+    }
+}
 
 impl<'a> Engine<'a> {
     pub fn new(store: &'a TupleStore, namespaces: &'a Namespaces, max_width: usize) -> Self {
@@ -105,93 +153,143 @@ impl<'a> Engine<'a> {
             });
         }
         let node = (t.namespace.clone(), t.object.clone(), t.relation.clone());
-        Ok(self.check_node(node, &t.subject, depth, Vec::new()).await?)
+        let start = Step {
+            subject: &t.subject,
+            depth,
+            path: &[],
+        };
+        Ok(self.is_allowed(node, start, Direct::Look).await?)
     }
 
-    fn check_node<'s>(
-        &'s self,
-        node: Node,
-        subject: &'s Subject,
-        depth: u32,
-        mut path: Vec<Node>,
-    ) -> Boxed<'s, Verdict> {
+    /// Keto's `IsAllowed` step: the relation's rewrite, the subject's own tuple, and the
+    /// subject sets stored on the relation; any of them allows. Depth is spent as Keto's
+    /// step engine spends it (`internal/check/step`), so a `max-depth` cuts a walk where
+    /// Keto's would: see [`Engine::expand_sets`] and [`Engine::rewrite`].
+    fn is_allowed<'s>(&'s self, node: Node, at: Step<'s>, direct: Direct) -> Boxed<'s, Verdict> {
         Box::pin(async move {
-            if depth == 0 || self.steps.fetch_add(1, Ordering::Relaxed) >= MAX_STEPS {
+            if at.depth == 0 || self.steps.fetch_add(1, Ordering::Relaxed) >= MAX_STEPS {
                 return Ok(Verdict::Unknown);
             }
-            if path.contains(&node) {
+            if at.path.contains(&node) {
                 return Ok(Verdict::Denied);
             }
+            let mut path = at.path.to_vec();
             path.push(node.clone());
+            let here = Step { path: &path, ..at };
             let (ns, obj, rel) = &node;
-            let mut unknown = false;
+            let mut any = Any::default();
             if let RelationDef::Defined(r) = self.namespaces.relation(ns, rel)
                 && let Some(rewrite) = &r.rewrite
+                && any.add(self.rewrite(rewrite, ns, obj, here).await?)
             {
-                match self
-                    .rewrite(rewrite, ns, obj, subject, depth, &path)
-                    .await?
-                {
-                    Verdict::Allowed => return Ok(Verdict::Allowed),
-                    Verdict::Unknown => unknown = true,
-                    Verdict::Denied => {}
-                }
-            }
-            let found = self.lookup(&node, subject).await?;
-            if found.direct {
                 return Ok(Verdict::Allowed);
             }
-            // Objects as subjects (`User:alice`) are left out: only the direct lookup above
-            // can match them, and they must not use up the width limit.
-            for set in found.sets {
-                let next = (set.namespace, set.object, set.relation);
-                match self
-                    .check_node(next, subject, depth - 1, path.clone())
-                    .await?
-                {
-                    Verdict::Allowed => return Ok(Verdict::Allowed),
-                    Verdict::Unknown => unknown = true,
-                    Verdict::Denied => {}
+            let rows = match direct {
+                Direct::Looked(rows) => rows,
+                Direct::Look => {
+                    let rows = self.lookup(&node, at.subject).await?;
+                    if rows.direct {
+                        return Ok(Verdict::Allowed);
+                    }
+                    rows
                 }
+            };
+            if any.add(self.expand_sets(rows.sets, here).await?) {
+                return Ok(Verdict::Allowed);
             }
-            Ok(if unknown {
-                Verdict::Unknown
-            } else {
-                Verdict::Denied
-            })
+            Ok(any.verdict())
         })
     }
 
+    /// The subject sets stored on a node. Like Keto, it first asks whether the subject is
+    /// stored directly in any of them, which counts at this depth; only then does it go a
+    /// level down into each, and only with depth to spare. Objects as subjects
+    /// (`User:alice`) are not among the sets: the node's own lookup matched them.
+    async fn expand_sets(
+        &self,
+        sets: Vec<SubjectSet>,
+        at: Step<'_>,
+    ) -> Result<Verdict, StoreError> {
+        let mut below = Vec::with_capacity(sets.len());
+        for set in sets {
+            let node = (set.namespace, set.object, set.relation);
+            if at.path.contains(&node) {
+                continue;
+            }
+            let rows = self.lookup(&node, at.subject).await?;
+            if rows.direct {
+                return Ok(Verdict::Allowed);
+            }
+            below.push((node, rows));
+        }
+        if below.is_empty() {
+            return Ok(Verdict::Denied);
+        }
+        if at.depth <= 1 {
+            return Ok(Verdict::Unknown);
+        }
+        let mut any = Any::default();
+        for (node, rows) in below {
+            if any.add(
+                self.is_allowed(node, at.deeper(), Direct::Looked(rows))
+                    .await?,
+            ) {
+                return Ok(Verdict::Allowed);
+            }
+        }
+        Ok(any.verdict())
+    }
+
+    /// A permit's rewrite at `at.depth`, spending depth as Keto's steps do: in a union the
+    /// computed relations' own tuples are read at this depth and each relation is then
+    /// checked in full one level down; a computed relation anywhere else keeps the depth; a
+    /// tuple-to-subject-set checks its targets one level down; a nested group costs a level.
     fn rewrite<'s>(
         &'s self,
         rewrite: &'s Rewrite,
         ns: &'s str,
         obj: &'s str,
-        subject: &'s Subject,
-        depth: u32,
-        path: &'s [Node],
+        at: Step<'s>,
     ) -> Boxed<'s, Verdict> {
         Box::pin(async move {
+            if at.depth == 0 {
+                return Ok(Verdict::Unknown);
+            }
             Ok(match rewrite {
                 Rewrite::Union(children) => {
-                    let mut unknown = false;
+                    let mut any = Any::default();
+                    let mut computed = Vec::new();
                     for c in children {
-                        match self.rewrite(c, ns, obj, subject, depth, path).await? {
-                            Verdict::Allowed => return Ok(Verdict::Allowed),
-                            Verdict::Unknown => unknown = true,
-                            Verdict::Denied => {}
+                        if let Rewrite::ComputedSubjectSet { relation } = c {
+                            let node = (ns.to_string(), obj.to_string(), relation.clone());
+                            let rows = self.lookup(&node, at.subject).await?;
+                            if rows.direct {
+                                return Ok(Verdict::Allowed);
+                            }
+                            computed.push((node, rows));
                         }
                     }
-                    if unknown {
-                        Verdict::Unknown
-                    } else {
-                        Verdict::Denied
+                    for (node, rows) in computed {
+                        if any.add(
+                            self.is_allowed(node, at.deeper(), Direct::Looked(rows))
+                                .await?,
+                        ) {
+                            return Ok(Verdict::Allowed);
+                        }
                     }
+                    for c in children {
+                        if !matches!(c, Rewrite::ComputedSubjectSet { .. })
+                            && any.add(self.child(c, ns, obj, at, true).await?)
+                        {
+                            return Ok(Verdict::Allowed);
+                        }
+                    }
+                    any.verdict()
                 }
                 Rewrite::Intersection(children) => {
                     let mut unknown = false;
                     for c in children {
-                        match self.rewrite(c, ns, obj, subject, depth, path).await? {
+                        match self.child(c, ns, obj, at, true).await? {
                             Verdict::Denied => return Ok(Verdict::Denied),
                             Verdict::Unknown => unknown = true,
                             Verdict::Allowed => {}
@@ -205,37 +303,48 @@ impl<'a> Engine<'a> {
                         Verdict::Allowed
                     }
                 }
-                Rewrite::Not(child) => {
-                    match self.rewrite(child, ns, obj, subject, depth, path).await? {
-                        Verdict::Allowed => Verdict::Denied,
-                        Verdict::Denied => Verdict::Allowed,
-                        Verdict::Unknown => Verdict::Unknown,
-                    }
-                }
+                other => self.child(other, ns, obj, at, false).await?,
+            })
+        })
+    }
+
+    /// One operand of a rewrite, outside a union's computed relations. `nested` says
+    /// whether a group here costs a level (a group directly under another does; the group
+    /// under a `!` is run at the `!`'s depth).
+    fn child<'s>(
+        &'s self,
+        c: &'s Rewrite,
+        ns: &'s str,
+        obj: &'s str,
+        at: Step<'s>,
+        nested: bool,
+    ) -> Boxed<'s, Verdict> {
+        Box::pin(async move {
+            Ok(match c {
                 Rewrite::ComputedSubjectSet { relation } => {
                     let node = (ns.to_string(), obj.to_string(), relation.clone());
-                    self.check_node(node, subject, depth - 1, path.to_vec())
-                        .await?
+                    self.is_allowed(node, at, Direct::Look).await?
                 }
                 Rewrite::TupleToSubjectSet { relation, computed } => {
-                    let mut unknown = false;
+                    if at.depth == 0 {
+                        return Ok(Verdict::Unknown);
+                    }
+                    let mut any = Any::default();
                     for set in self.followed(ns, obj, relation).await? {
                         let node = (set.namespace, set.object, computed.clone());
-                        match self
-                            .check_node(node, subject, depth - 1, path.to_vec())
-                            .await?
-                        {
-                            Verdict::Allowed => return Ok(Verdict::Allowed),
-                            Verdict::Unknown => unknown = true,
-                            Verdict::Denied => {}
+                        if any.add(self.is_allowed(node, at.deeper(), Direct::Look).await?) {
+                            return Ok(Verdict::Allowed);
                         }
                     }
-                    if unknown {
-                        Verdict::Unknown
-                    } else {
-                        Verdict::Denied
-                    }
+                    any.verdict()
                 }
+                Rewrite::Not(inner) => match self.child(inner, ns, obj, at, false).await? {
+                    Verdict::Allowed => Verdict::Denied,
+                    Verdict::Denied => Verdict::Allowed,
+                    Verdict::Unknown => Verdict::Unknown,
+                },
+                group if nested => self.rewrite(group, ns, obj, at.deeper()).await?,
+                group => self.rewrite(group, ns, obj, at).await?,
             })
         })
     }

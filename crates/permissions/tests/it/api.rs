@@ -57,10 +57,23 @@ async fn write_list_check_expand_and_delete() {
             .await
             .unwrap();
         assert_eq!(ok.status(), 200);
+        // Keto's depth: a subject stored directly in a subject set counts at the depth
+        // where the set is found; going into the set costs a level.
         assert!(
-            !k.allowed("files:readme#viewers@alice", Some(1)).await,
-            "depth 1 cannot reach the group"
+            k.allowed("files:readme#viewers@alice", Some(1)).await,
+            "depth 1 sees alice in the group"
         );
+        k.insert(&[
+            "files:deep#viewers@groups:outer#members",
+            "groups:outer#members@groups:inner#members",
+            "groups:inner#members@erin",
+        ])
+        .await;
+        assert!(
+            !k.allowed("files:deep#viewers@erin", Some(1)).await,
+            "depth 1 cannot go into the group"
+        );
+        assert!(k.allowed("files:deep#viewers@erin", Some(2)).await);
         assert!(
             !k.allowed("nope:readme#viewers@alice", None).await,
             "unknown namespace: not allowed"
