@@ -40,6 +40,9 @@ pub(crate) struct Ask {
 
 type Reply = oneshot::Sender<Result<Vec<SetRow>, Arc<StoreError>>>;
 
+/// Where a submitted lookup's rows arrive (see [`Batcher::submit`]).
+pub(crate) type Answer = oneshot::Receiver<Result<Vec<SetRow>, Arc<StoreError>>>;
+
 pub(crate) struct Batcher {
     /// How runners open their connections (see [`Batcher::new`]).
     options: PgConnectOptions,
@@ -117,6 +120,12 @@ impl Batcher {
     /// lookup from the caller's task when nothing was running, as before, let the queue
     /// wait behind it (direct checks with 32 clients: 31k req/s then, 35k now).
     pub(crate) async fn ask(self: &Arc<Self>, ask: Ask) -> Result<Vec<SetRow>, StoreError> {
+        Self::answer(self.submit(ask)).await
+    }
+
+    /// Queues `ask` and returns where its rows will arrive: lookups submitted one after
+    /// another before any is awaited go out in the same statement.
+    pub(crate) fn submit(self: &Arc<Self>, ask: Ask) -> Answer {
         let (reply, answer) = oneshot::channel();
         let start_runner = {
             let mut state = self.state();
@@ -128,6 +137,11 @@ impl Batcher {
         if start_runner {
             tokio::spawn(Arc::clone(self).run());
         }
+        answer
+    }
+
+    /// The rows of a submitted lookup.
+    pub(crate) async fn answer(answer: Answer) -> Result<Vec<SetRow>, StoreError> {
         match answer.await {
             Ok(rows) => rows.map_err(StoreError::Shared),
             Err(_) => Err(StoreError::Sql(sqlx::Error::WorkerCrashed)),

@@ -124,6 +124,20 @@ impl<'a> Engine<'a> {
         reader.node(ns, obj, rel, &subject.key()).await
     }
 
+    /// [`Engine::lookup`] for independent nodes, sent together (see [`Reader::nodes`]).
+    async fn lookups(
+        &self,
+        nodes: &[Node],
+        subject: &Subject,
+    ) -> Result<Vec<NodeRows>, StoreError> {
+        let mut held = self.reader.lock().await;
+        let reader = match &mut *held {
+            Some(r) => r,
+            None => held.insert(Box::pin(self.store.reader(self.max_width)).await?),
+        };
+        reader.nodes(nodes, &subject.key()).await
+    }
+
     /// Every subject set on a node, for a tuple-to-subject-set rewrite.
     async fn followed(
         &self,
@@ -210,18 +224,16 @@ impl<'a> Engine<'a> {
         sets: Vec<SubjectSet>,
         at: Step<'_>,
     ) -> Result<Verdict, StoreError> {
-        let mut below = Vec::with_capacity(sets.len());
-        for set in sets {
-            let node = (set.namespace, set.object, set.relation);
-            if at.path.contains(&node) {
-                continue;
-            }
-            let rows = self.lookup(&node, at.subject).await?;
-            if rows.direct {
-                return Ok(Verdict::Allowed);
-            }
-            below.push((node, rows));
+        let nodes: Vec<Node> = sets
+            .into_iter()
+            .map(|set| (set.namespace, set.object, set.relation))
+            .filter(|node| !at.path.contains(node))
+            .collect();
+        let rows = self.lookups(&nodes, at.subject).await?;
+        if rows.iter().any(|r| r.direct) {
+            return Ok(Verdict::Allowed);
         }
+        let below: Vec<(Node, NodeRows)> = nodes.into_iter().zip(rows).collect();
         if below.is_empty() {
             return Ok(Verdict::Denied);
         }
@@ -258,18 +270,20 @@ impl<'a> Engine<'a> {
             Ok(match rewrite {
                 Rewrite::Union(children) => {
                     let mut any = Any::default();
-                    let mut computed = Vec::new();
-                    for c in children {
-                        if let Rewrite::ComputedSubjectSet { relation } = c {
-                            let node = (ns.to_string(), obj.to_string(), relation.clone());
-                            let rows = self.lookup(&node, at.subject).await?;
-                            if rows.direct {
-                                return Ok(Verdict::Allowed);
+                    let nodes: Vec<Node> = children
+                        .iter()
+                        .filter_map(|c| match c {
+                            Rewrite::ComputedSubjectSet { relation } => {
+                                Some((ns.to_string(), obj.to_string(), relation.clone()))
                             }
-                            computed.push((node, rows));
-                        }
+                            _ => None,
+                        })
+                        .collect();
+                    let rows = self.lookups(&nodes, at.subject).await?;
+                    if rows.iter().any(|r| r.direct) {
+                        return Ok(Verdict::Allowed);
                     }
-                    for (node, rows) in computed {
+                    for (node, rows) in nodes.into_iter().zip(rows) {
                         if any.add(
                             self.is_allowed(node, at.deeper(), Direct::Looked(rows))
                                 .await?,

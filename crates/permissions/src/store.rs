@@ -450,15 +450,43 @@ impl Reader {
         let rows = self
             .rows(namespace, object, relation, Some(subject_key))
             .await?;
-        // A row with the subject's own key means it is stored here, whichever branch gave it
-        // (a stored expandable set comes from both).
-        let direct = rows.iter().any(|r| r.0 == subject_key);
-        let sets = rows
-            .into_iter()
-            .filter(|r| r.0 != subject_key)
-            .map(set_of)
+        Ok(node_rows(rows, subject_key))
+    }
+
+    /// [`Reader::node`] for several nodes at once, in their order. On PostgreSQL they are
+    /// all queued before any answer is awaited, so they share one statement rather than a
+    /// round trip each; a check's lookaheads (see `crate::engine`) are such independent
+    /// lookups.
+    pub async fn nodes(
+        &mut self,
+        nodes: &[(String, String, String)],
+        subject_key: &str,
+    ) -> Result<Vec<NodeRows>, StoreError> {
+        let Source::Batched(batcher) = &self.source else {
+            let mut all = Vec::with_capacity(nodes.len());
+            for (ns, obj, rel) in nodes {
+                all.push(self.node(ns, obj, rel, subject_key).await?);
+            }
+            return Ok(all);
+        };
+        let answers: Vec<_> = nodes
+            .iter()
+            .map(|(ns, obj, rel)| {
+                batcher.submit(Ask {
+                    namespace: ns.clone(),
+                    object: obj.clone(),
+                    relation: rel.clone(),
+                    subject: Some(subject_key.to_owned()),
+                    limit: i64::try_from(self.width).unwrap_or(i64::MAX),
+                    alone: Arc::clone(&self.node_sql),
+                })
+            })
             .collect();
-        Ok(NodeRows { direct, sets })
+        let mut all = Vec::with_capacity(answers.len());
+        for answer in answers {
+            all.push(node_rows(Batcher::answer(answer).await?, subject_key));
+        }
+        Ok(all)
     }
 
     /// Every subject set (objects as subjects too) on the node: what a tuple-to-subject-set
@@ -472,4 +500,16 @@ impl Reader {
         let rows = self.rows(namespace, object, relation, None).await?;
         Ok(rows.into_iter().map(set_of).collect())
     }
+}
+
+/// A node lookup's rows: a row with the subject's own key means it is stored here, whichever
+/// branch gave it (a stored expandable set comes from both).
+fn node_rows(rows: Vec<SetRow>, subject_key: &str) -> NodeRows {
+    let direct = rows.iter().any(|r| r.0 == subject_key);
+    let sets = rows
+        .into_iter()
+        .filter(|r| r.0 != subject_key)
+        .map(set_of)
+        .collect();
+    NodeRows { direct, sets }
 }
