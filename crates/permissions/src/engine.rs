@@ -113,13 +113,18 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The check's reader in `held`, opened at its first lookup.
+    async fn open<'r>(&self, held: &'r mut Option<Reader>) -> Result<&'r mut Reader, StoreError> {
+        match held {
+            Some(r) => Ok(r),
+            None => Ok(held.insert(Box::pin(self.store.reader(self.max_width)).await?)),
+        }
+    }
+
     /// The node's stored subject and expandable subject sets (see [`Reader::node`]).
     async fn lookup(&self, node: &Node, subject: &Subject) -> Result<NodeRows, StoreError> {
         let mut held = self.reader.lock().await;
-        let reader = match &mut *held {
-            Some(r) => r,
-            None => held.insert(Box::pin(self.store.reader(self.max_width)).await?),
-        };
+        let reader = self.open(&mut held).await?;
         let (ns, obj, rel) = node;
         reader.node(ns, obj, rel, &subject.key()).await
     }
@@ -130,11 +135,11 @@ impl<'a> Engine<'a> {
         nodes: &[Node],
         subject: &Subject,
     ) -> Result<Vec<NodeRows>, StoreError> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut held = self.reader.lock().await;
-        let reader = match &mut *held {
-            Some(r) => r,
-            None => held.insert(Box::pin(self.store.reader(self.max_width)).await?),
-        };
+        let reader = self.open(&mut held).await?;
         reader.nodes(nodes, &subject.key()).await
     }
 
@@ -146,10 +151,7 @@ impl<'a> Engine<'a> {
         rel: &str,
     ) -> Result<Vec<SubjectSet>, StoreError> {
         let mut held = self.reader.lock().await;
-        let reader = match &mut *held {
-            Some(r) => r,
-            None => held.insert(Box::pin(self.store.reader(self.max_width)).await?),
-        };
+        let reader = self.open(&mut held).await?;
         reader.subject_sets(ns, obj, rel).await
     }
 

@@ -416,24 +416,31 @@ impl Reader {
         let local = match &mut self.source {
             Source::Local(local) => local,
             Source::Batched(batcher) => {
-                let alone = match subject {
-                    Some(_) => &self.node_sql,
-                    None => &self.sets_sql,
-                };
-                let ask = Ask {
-                    namespace: namespace.to_owned(),
-                    object: object.to_owned(),
-                    relation: relation.to_owned(),
-                    subject: subject.map(str::to_owned),
-                    limit: i64::try_from(self.width).unwrap_or(i64::MAX),
-                    alone: Arc::clone(alone),
-                };
+                let batcher = Arc::clone(batcher);
+                let ask = self.ask(namespace, object, relation, subject);
                 return Box::pin(batcher.ask(ask)).await;
             }
         };
         match subject {
             Some(key) => fetch(local, &self.node_sql, &[namespace, object, relation, key]).await,
             None => fetch(local, &self.sets_sql, &[namespace, object, relation]).await,
+        }
+    }
+
+    /// A batched lookup on `(namespace, object, relation)`: with `subject`, a node lookup
+    /// ([`Reader::node`]); without, every subject set ([`Reader::subject_sets`]).
+    fn ask(&self, namespace: &str, object: &str, relation: &str, subject: Option<&str>) -> Ask {
+        let alone = match subject {
+            Some(_) => &self.node_sql,
+            None => &self.sets_sql,
+        };
+        Ask {
+            namespace: namespace.to_owned(),
+            object: object.to_owned(),
+            relation: relation.to_owned(),
+            subject: subject.map(str::to_owned),
+            limit: i64::try_from(self.width).unwrap_or(i64::MAX),
+            alone: Arc::clone(alone),
         }
     }
 
@@ -471,16 +478,7 @@ impl Reader {
         };
         let answers: Vec<_> = nodes
             .iter()
-            .map(|(ns, obj, rel)| {
-                batcher.submit(Ask {
-                    namespace: ns.clone(),
-                    object: obj.clone(),
-                    relation: rel.clone(),
-                    subject: Some(subject_key.to_owned()),
-                    limit: i64::try_from(self.width).unwrap_or(i64::MAX),
-                    alone: Arc::clone(&self.node_sql),
-                })
-            })
+            .map(|(ns, obj, rel)| batcher.submit(self.ask(ns, obj, rel, Some(subject_key))))
             .collect();
         let mut all = Vec::with_capacity(answers.len());
         for answer in answers {
