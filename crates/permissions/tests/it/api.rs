@@ -675,14 +675,10 @@ async fn empty_and_unknown_namespaces_and_malformed_items_answer_as_in_keto() {
             r#"incomplete subject, provide "subject_id" or a complete "subject_set.*""#,
         ),
     ] {
-        let r = k
-            .http
-            .get(format!("{}/relation-tuples?namespace=docs&{query}", k.read))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{query}");
-        let body: Value = r.json().await.unwrap();
+        let (status, body) = k
+            .read_get(&format!("/relation-tuples?namespace=docs&{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}");
         assert_eq!(reason(&body), why, "{query}");
     }
 }

@@ -363,14 +363,11 @@ async fn checks_agree_with_a_naive_reading_of_the_model() {
 /// gatehouse's reverse lookups (list-objects, list-subjects) against the same reading.
 async fn reverse_lookups_agree(k: &crate::harness::Keto, world: &World, seed: u64) {
     let get = |query: String| async move {
-        let r = k
-            .http
-            .get(format!("{}/relation-tuples/{query}&page_size=100", k.read))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{query}");
-        r.json::<serde_json::Value>().await.unwrap()
+        let (status, body) = k
+            .read_get(&format!("/relation-tuples/{query}&page_size=100"))
+            .await;
+        assert_eq!(status, 200, "{query}");
+        body
     };
     let texts = |v: &serde_json::Value, f: fn(&serde_json::Value) -> Option<String>| {
         let mut all: Vec<String> = v.as_array().unwrap().iter().filter_map(f).collect();

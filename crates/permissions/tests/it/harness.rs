@@ -142,16 +142,21 @@ impl Keto {
         assert!(!ended.is_empty(), "the service had sessions to end");
     }
 
-    /// `GET /relation-tuples?{query}` (one page): the tuples listed.
-    pub async fn listed(&self, query: &str) -> Vec<Value> {
+    /// `GET {path}` on the read port: the status and the JSON body.
+    pub async fn read_get(&self, path: &str) -> (u16, Value) {
         let r = self
             .http
-            .get(format!("{}/relation-tuples?{query}", self.read))
+            .get(format!("{}{path}", self.read))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200, "{query}");
-        let body: Value = r.json().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// `GET /relation-tuples?{query}` (one page): the tuples listed.
+    pub async fn listed(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.read_get(&format!("/relation-tuples?{query}")).await;
+        assert_eq!(status, 200, "{query}");
         body["relation_tuples"]
             .as_array()
             .cloned()

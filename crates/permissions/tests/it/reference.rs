@@ -21,18 +21,10 @@ async fn the_flask_apps_homepage_check() {
         // The app calls Keto v0.8's `/check`; today's path answers the same.
         for path in ["/check", "/relation-tuples/check"] {
             let check = |who: String| {
-                let url = format!(
-                    "{}{path}?namespace=app&object=homepage&relation=read&subject_id={who}",
-                    k.read
-                );
-                let http = k.http.clone();
-                async move {
-                    let r = http.get(url).send().await.unwrap();
-                    (
-                        r.status().as_u16(),
-                        r.json::<serde_json::Value>().await.unwrap(),
-                    )
-                }
+                let path =
+                    format!("{path}?namespace=app&object=homepage&relation=read&subject_id={who}");
+                let k = &k;
+                async move { k.read_get(&path).await }
             };
             assert_eq!(
                 check(subject.clone()).await,
