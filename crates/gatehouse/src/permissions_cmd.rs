@@ -535,8 +535,10 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
             let mut out = Vec::new();
             for text in read_inputs(&files)? {
                 for line in text.lines() {
-                    let line = line.split("//").next().unwrap_or("").trim();
-                    if line.is_empty() {
+                    // As Keto: a comment is a whole line; `//` inside a tuple (a URL as
+                    // subject) is part of it.
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with("//") {
                         continue;
                     }
                     let t = gatehouse_permissions::tuple::parse(line)

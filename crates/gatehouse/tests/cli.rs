@@ -853,7 +853,7 @@ fn permissions_cli_like_the_keto_perms_container() {
 
     std::fs::write(
         dir.path().join("tuples.txt"),
-        "// the homepage\napp:homepage#read@bob\n\n",
+        "// the homepage\napp:homepage#read@bob\n\n  app:feed#read@https://id.example/carol\n",
     )
     .unwrap();
     let out = gatehouse(
@@ -863,6 +863,8 @@ fn permissions_cli_like_the_keto_perms_container() {
     );
     let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(parsed[0]["subject_id"], "bob");
+    // Only a whole line is a comment: a URL's `//` belongs to its tuple.
+    assert_eq!(parsed[1]["subject_set"]["object"], "//id.example/carol");
     // Keto's scripts ask for one line of JSON, to pipe into `create -`.
     let out = gatehouse(
         &[
@@ -878,7 +880,11 @@ fn permissions_cli_like_the_keto_perms_container() {
     );
     assert_eq!(
         text(&out).trim(),
-        r#"[{"namespace":"app","object":"homepage","relation":"read","subject_id":"bob"}]"#
+        concat!(
+            r#"[{"namespace":"app","object":"homepage","relation":"read","subject_id":"bob"},"#,
+            r#"{"namespace":"app","object":"feed","relation":"read","#,
+            r#""subject_set":{"namespace":"https","object":"//id.example/carol","relation":""}}]"#
+        )
     );
 
     std::fs::write(

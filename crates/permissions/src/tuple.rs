@@ -2,10 +2,13 @@
 //! subject set (`Group:eng#members`). Their JSON, query-string and text forms, as Keto
 //! writes them.
 
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::marker::PhantomData;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SubjectSet {
@@ -71,8 +74,40 @@ pub struct TupleBody {
     pub relation: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_object"
+    )]
     pub subject_set: Option<SubjectSet>,
+}
+
+/// A struct decoded only from a JSON object. serde's derive also fills a struct from an
+/// array, by position (`["files", "a", "viewers", "alice"]` would be a tuple); Go's decoder
+/// refuses that, so Keto answers 400, and so does gatehouse for every tuple-shaped value a
+/// client sends.
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OnlyMaps<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OnlyMaps<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(OnlyMaps(PhantomData)).map(Object)
+    }
+}
+
+fn some_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(Option::<Object<T>>::deserialize(d)?.map(|o| o.0))
 }
 
 /// Why a tuple or query could not be read; always a 400.
@@ -111,6 +146,11 @@ impl RelationTuple {
 }
 
 impl TupleBody {
+    /// A request body holding one tuple (an object, see [`Object`]).
+    pub fn from_json(body: &[u8]) -> serde_json::Result<TupleBody> {
+        serde_json::from_slice::<Object<TupleBody>>(body).map(|o| o.0)
+    }
+
     /// A complete tuple; in a JSON body `subject_id` wins over `subject_set`, as in Keto.
     /// An empty namespace is left to the caller, which treats it as Keto does: as a
     /// namespace that does not exist (a denial, or a 404 for writes).
@@ -310,10 +350,11 @@ impl Query {
     }
 }
 
-/// Parses Keto's text form `ns:obj#rel@subject` (the subject may be wrapped in
-/// parentheses; `ns:obj[#rel]` is a subject set, anything without `:` an id).
+/// Parses Keto's text form `ns:obj#rel@subject` as Keto reads it: split at the first `:`,
+/// `#` and `@`; parentheses stripped from both ends of the subject; a subject with `:` is a
+/// subject set (`ns:obj` or `ns:obj#rel`), any other an id. Nothing else is trimmed and
+/// empty parts are kept, so `parse` prints back what Keto's would.
 pub fn parse(text: &str) -> Result<RelationTuple, Malformed> {
-    let text = text.trim();
     let bad = |why: &str| Malformed(format!("{text:?} is not a relation tuple: {why}"));
     let (namespace, rest) = text
         .split_once(':')
@@ -324,37 +365,34 @@ pub fn parse(text: &str) -> Result<RelationTuple, Malformed> {
     let (relation, subject) = rest
         .split_once('@')
         .ok_or_else(|| bad("no '@' after the relation"))?;
-    if namespace.is_empty() {
-        return Err(bad("the namespace is empty"));
-    }
     RelationTuple {
         namespace: namespace.into(),
         object: object.into(),
         relation: relation.into(),
-        subject: parse_subject(subject).ok_or_else(|| bad("the subject is empty"))?,
+        subject: subject_from_text(subject.trim_matches(['(', ')'])),
     }
     .nul_free()
 }
 
-/// `alice`, `User:alice`, `Group:eng#members`, `(Group:eng#members)`.
+/// A subject given on its own, as a command-line argument: `alice`, `User:alice`,
+/// `Group:eng#members`, `(Group:eng#members)`; `None` when it is blank.
 pub fn parse_subject(text: &str) -> Option<Subject> {
-    let s = text.trim();
-    let s = s
-        .strip_prefix('(')
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(s);
-    if s.is_empty() {
-        return None;
+    let s = text.trim().trim_matches(['(', ')']);
+    (!s.is_empty()).then(|| subject_from_text(s))
+}
+
+fn subject_from_text(s: &str) -> Subject {
+    match s.split_once(':') {
+        None => Subject::Id(s.into()),
+        Some((namespace, rest)) => {
+            let (object, relation) = rest.split_once('#').unwrap_or((rest, ""));
+            Subject::Set(SubjectSet {
+                namespace: namespace.into(),
+                object: object.into(),
+                relation: relation.into(),
+            })
+        }
     }
-    let Some((namespace, rest)) = s.split_once(':') else {
-        return Some(Subject::Id(s.into()));
-    };
-    let (object, relation) = rest.split_once('#').unwrap_or((rest, ""));
-    Some(Subject::Set(SubjectSet {
-        namespace: namespace.into(),
-        object: object.into(),
-        relation: relation.into(),
-    }))
 }
 
 #[cfg(test)]
@@ -373,7 +411,27 @@ mod tests {
         let t = parse("a:b#c@(Group:eng#members)").unwrap();
         assert_eq!(t.to_string(), "a:b#c@Group:eng#members");
         assert!(parse("no-colon").is_err());
-        assert!(parse("a:b#c@").is_err());
+        assert!(parse("a:b@c").is_err());
+    }
+
+    /// Keto cuts at the first separators and keeps what is between them as it is.
+    #[test]
+    fn text_forms_keep_what_keto_keeps() {
+        let id = |text: &str| match parse(text).unwrap().subject {
+            Subject::Id(id) => id,
+            Subject::Set(s) => panic!("{text}: a subject set {s:?}"),
+        };
+        assert_eq!(id("a:b#c@"), "");
+        assert_eq!(id("a:b#c@ alice "), " alice ");
+        assert_eq!(id("a:b#c@((alice)"), "alice");
+        assert_eq!(id("a:b#c@x@y"), "x@y");
+        let t = parse(":b:c#d#e@https://x/y#z").unwrap();
+        assert_eq!((t.namespace.as_str(), t.object.as_str()), ("", "b:c"));
+        assert_eq!(t.relation, "d#e");
+        assert_eq!(t.subject.to_string(), "https://x/y#z");
+        assert!(matches!(t.subject, Subject::Set(_)));
+        assert_eq!(parse_subject("  "), None);
+        assert_eq!(parse_subject(" (G:e#m) ").unwrap().to_string(), "G:e#m");
     }
 
     #[test]

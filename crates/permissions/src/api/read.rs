@@ -6,7 +6,7 @@ use super::params;
 use crate::SharedPermissions;
 use crate::engine::CheckError;
 use crate::tuple::Params;
-use crate::tuple::{QUERY_KEYS, Query, RelationTuple, SubjectSet, TupleBody};
+use crate::tuple::{Object, QUERY_KEYS, Query, RelationTuple, SubjectSet, TupleBody};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -118,7 +118,7 @@ async fn check(
         let depth = max_depth(&params)?;
         let tuple = match body {
             Some(b) => {
-                let parsed: TupleBody = serde_json::from_slice(&b)
+                let parsed = TupleBody::from_json(&b)
                     .map_err(|e| ApiError::bad_request(format!("could not unmarshal json: {e}")))?;
                 // Keto looks the namespace up before anything else: an unknown (or empty)
                 // one is a denial even when the rest of the body is incomplete.
@@ -220,7 +220,7 @@ async fn check_post_openapi(
 #[derive(Deserialize)]
 struct BatchBody {
     #[serde(default)]
-    tuples: Option<Vec<TupleBody>>,
+    tuples: Option<Vec<Object<TupleBody>>>,
 }
 
 async fn batch_check(
@@ -240,7 +240,7 @@ async fn batch_check(
             )));
         }
         let mut results = Vec::with_capacity(tuples.len());
-        for body in tuples {
+        for Object(body) in tuples {
             let item = match body.into_tuple().map_err(|e| e.0) {
                 Err(e) => json!({"allowed": false, "error": e}),
                 Ok(t) if !p.namespaces.exists(&t.namespace) => {

@@ -5,7 +5,7 @@ use super::params;
 use super::read::unknown_namespace;
 use crate::SharedPermissions;
 use crate::store::Change;
-use crate::tuple::{QUERY_KEYS, Query, RelationTuple, TupleBody};
+use crate::tuple::{Object, QUERY_KEYS, Query, RelationTuple, TupleBody};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -42,7 +42,7 @@ fn known(p: &SharedPermissions, t: &RelationTuple) -> Result<(), ApiError> {
 }
 
 fn parse_body(body: &[u8]) -> Result<(TupleBody, RelationTuple), ApiError> {
-    let b: TupleBody = serde_json::from_slice(body)
+    let b = TupleBody::from_json(body)
         .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
     let t = b
         .clone()
@@ -129,19 +129,19 @@ async fn delete(
 #[derive(Deserialize)]
 struct Delta {
     action: String,
-    relation_tuple: Option<TupleBody>,
+    relation_tuple: Option<Object<TupleBody>>,
 }
 
 /// `PATCH`: inserts and deletes, all or nothing.
 async fn patch(State(p): State<SharedPermissions>, super::Body(body): super::Body) -> Response {
     let result: Result<Response, ApiError> = async {
-        let deltas: Vec<Delta> = serde_json::from_slice(&body)
+        let deltas: Vec<Object<Delta>> = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
         // Keto's order: every delta is checked for shape first, then namespaces are
         // looked up (404), so the same bad body always gets the same answer.
         let mut changes = Vec::with_capacity(deltas.len());
-        for (i, d) in deltas.into_iter().enumerate() {
-            let Some(tb) = d.relation_tuple else {
+        for (i, Object(d)) in deltas.into_iter().enumerate() {
+            let Some(Object(tb)) = d.relation_tuple else {
                 return Err(ApiError::bad_request(format!(
                     "[{i}]: relation_tuple is required"
                 )));

@@ -561,6 +561,59 @@ fn reason(body: &Value) -> &str {
     body["error"]["reason"].as_str().unwrap_or_default()
 }
 
+/// Go's decoder fills a struct only from an object, so Keto answers an array where a tuple
+/// (or a delta, or a subject set) belongs with 400; serde's derive would read it by position.
+#[tokio::test]
+async fn arrays_in_place_of_objects_are_refused() {
+    let k = start(&Backend::Sqlite, legacy(&["docs"])).await;
+    let tuple = json!(["docs", "a", "r", "x"]);
+    let send =
+        |m: reqwest::Method, url: String, body: Value| k.http.request(m, url).json(&body).send();
+    let write = format!("{}/admin/relation-tuples", k.write);
+    let cases = [
+        (reqwest::Method::PUT, write.clone(), tuple.clone()),
+        (
+            reqwest::Method::PUT,
+            write.clone(),
+            json!({"namespace": "docs", "object": "a", "relation": "r",
+                   "subject_set": ["docs", "g", "m"]}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            write.clone(),
+            json!([{"action": "insert", "relation_tuple": tuple}]),
+        ),
+        (
+            reqwest::Method::PATCH,
+            write.clone(),
+            json!([["insert", {"namespace": "docs", "object": "a", "relation": "r", "subject_id": "x"}]]),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{}/relation-tuples/check/openapi", k.read),
+            tuple.clone(),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{}/relation-tuples/batch/check", k.read),
+            json!({"tuples": [tuple]}),
+        ),
+    ];
+    for (method, url, body) in cases {
+        let r = send(method.clone(), url.clone(), body.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{method} {url} {body}");
+        let answer: Value = r.json().await.unwrap();
+        assert!(reason(&answer).contains("a JSON object"), "{answer}");
+    }
+    assert_eq!(
+        k.listed("").await,
+        Vec::<Value>::new(),
+        "nothing was written"
+    );
+}
+
 /// Where Keto's order of checks decides the answer: a check looks its namespace up first
 /// (an empty or unknown one is a denial, however incomplete the rest); writes validate the
 /// shape of every tuple first, then look namespaces up (404); a batch whose items are not
