@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod duration;
 pub mod error;
 pub mod health;

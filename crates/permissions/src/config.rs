@@ -107,7 +107,7 @@ pub struct Listener {
     #[serde(default)]
     pub port: u16,
     #[serde(default)]
-    pub cors: Value,
+    pub cors: gatehouse_core::cors::Cors,
     #[serde(default)]
     pub tls: Value,
     #[serde(default)]
@@ -119,7 +119,7 @@ impl Listener {
         Listener {
             host: String::new(),
             port,
-            cors: Value::Null,
+            cors: Default::default(),
             tls: Value::Null,
             write_listen_file: None,
         }
@@ -212,6 +212,7 @@ impl Config {
             ("metrics", &cfg.serve.metrics),
             ("opl", &cfg.serve.opl),
         ] {
+            gatehouse_core::cors::validate(&l.cors, &key(&format!("serve.{name}.cors")))?;
             if !l.tls.is_null() {
                 return Err(ConfigError::invalid(
                     key(&format!("serve.{name}.tls")),
@@ -271,6 +272,14 @@ impl Config {
             ("serve.metrics.host", Kind::String),
             ("serve.metrics.port", Kind::Integer),
             ("limit.max_read_depth", Kind::Integer),
+            ("serve.read.cors.enabled", Kind::Bool),
+            ("serve.read.cors.allowed_origins", Kind::StringList),
+            ("serve.write.cors.enabled", Kind::Bool),
+            ("serve.write.cors.allowed_origins", Kind::StringList),
+            ("serve.metrics.cors.enabled", Kind::Bool),
+            ("serve.metrics.cors.allowed_origins", Kind::StringList),
+            ("serve.opl.cors.enabled", Kind::Bool),
+            ("serve.opl.cors.allowed_origins", Kind::StringList),
         ]
     }
 }
@@ -306,5 +315,23 @@ mod tests {
             let said = error_for(namespaces.clone());
             assert!(said.contains(key), "{namespaces}: {said}");
         }
+    }
+
+    #[test]
+    fn a_listener_cors_block_is_checked_where_it_stands() {
+        let with = |cors: Value| {
+            let doc = json!({"dsn": "memory", "serve": {"write": {"cors": cors}}});
+            Config::from_value(doc, "permissions").map(|c| c.serve.write.cors.enabled)
+        };
+        assert!(with(json!({"enabled": true})).unwrap());
+        let said = with(json!({"enabled": true, "allowed_origins": ["app.example"]}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            said.contains("`permissions.serve.write.cors.allowed_origins[0]`"),
+            "{said}"
+        );
+        let said = with(json!({"enabled": "yes"})).unwrap_err().to_string();
+        assert!(said.contains("serve.write.cors.enabled"), "{said}");
     }
 }

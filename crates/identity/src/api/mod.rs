@@ -4,7 +4,6 @@
 
 pub mod admin;
 pub mod code_flows;
-pub mod cors;
 pub mod courier;
 pub mod flows;
 pub mod mail;
@@ -27,9 +26,23 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// Kratos's defaults for `serve.public.cors`: browsers send its session and CSRF headers.
+const CORS_DEFAULTS: gatehouse_core::cors::Defaults = gatehouse_core::cors::Defaults {
+    methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
+    headers: &[
+        "Authorization",
+        "Content-Type",
+        "Cookie",
+        "X-Session-Token",
+        "X-CSRF-Token",
+    ],
+    exposed: &["Content-Type"],
+    credentials: true,
+};
+
 /// The public router (port 4433).
 pub fn public_router(svc: SharedService) -> Router {
-    let cors = cors::layer(&svc.settings.cors);
+    let cors = gatehouse_core::cors::layer(&svc.settings.cors, &CORS_DEFAULTS);
     let mut router = Router::new()
         .merge(flows::routes())
         .merge(sessions::routes())

@@ -86,25 +86,4 @@ impl Default for ServeAdmin {
 }
 
 /// CORS of the public API (off unless enabled).
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Cors {
-    #[serde(default)]
-    pub enabled: bool,
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    #[serde(default)]
-    pub allowed_methods: Vec<String>,
-    #[serde(default)]
-    pub allowed_headers: Vec<String>,
-    #[serde(default)]
-    pub exposed_headers: Vec<String>,
-    #[serde(default)]
-    pub allow_credentials: Option<bool>,
-    #[serde(default)]
-    pub options_passthrough: Option<bool>,
-    #[serde(default)]
-    pub max_age: Option<u64>,
-    #[serde(default)]
-    pub debug: Option<bool>,
-}
+pub use gatehouse_core::cors::Cors;

@@ -175,39 +175,7 @@ fn check_urls(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigEr
 }
 
 fn check_cors(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
-    let cors = &cfg.serve.public.cors;
-    for (i, o) in cors.allowed_origins.iter().enumerate() {
-        let concrete = o.replacen('*', "wildcard", 1);
-        if o != "*" && (o.matches('*').count() > 1 || url::Url::parse(&concrete).is_err()) {
-            return Err(ConfigError::invalid(
-                key(&format!("serve.public.cors.allowed_origins[{i}]")),
-                format!("{o:?} is neither `*` nor an origin such as https://*.example.com"),
-            ));
-        }
-    }
-    for (i, m) in cors.allowed_methods.iter().enumerate() {
-        if m.trim().parse::<axum::http::Method>().is_err() {
-            return Err(ConfigError::invalid(
-                key(&format!("serve.public.cors.allowed_methods[{i}]")),
-                format!("{m:?} is not an HTTP method"),
-            ));
-        }
-    }
-    for (name, list) in [
-        ("allowed_headers", &cors.allowed_headers),
-        ("exposed_headers", &cors.exposed_headers),
-    ] {
-        if let Some(i) = list
-            .iter()
-            .position(|h| h.trim().parse::<axum::http::HeaderName>().is_err())
-        {
-            return Err(ConfigError::invalid(
-                key(&format!("serve.public.cors.{name}[{i}]")),
-                format!("{:?} is not a header name", list[i]),
-            ));
-        }
-    }
-    Ok(())
+    gatehouse_core::cors::validate(&cfg.serve.public.cors, &key("serve.public.cors"))
 }
 
 fn check_secrets(cfg: &Config, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {

@@ -31,25 +31,56 @@ async fn ready(
 }
 
 pub fn read_router(p: SharedPermissions) -> axum::Router {
-    counted(common(read::routes()).with_state(p.clone()), "read", &p)
+    let cors = &p.config.serve.read.cors;
+    with_cors(
+        counted(common(read::routes()).with_state(p.clone()), "read", &p),
+        cors,
+    )
 }
 
 pub fn write_router(p: SharedPermissions) -> axum::Router {
-    counted(common(write::routes()).with_state(p.clone()), "write", &p)
+    let cors = &p.config.serve.write.cors;
+    with_cors(
+        counted(common(write::routes()).with_state(p.clone()), "write", &p),
+        cors,
+    )
 }
 
 pub fn opl_router(p: SharedPermissions) -> axum::Router {
-    counted(common(opl::routes()).with_state(p.clone()), "opl", &p)
+    let cors = &p.config.serve.opl.cors;
+    with_cors(
+        counted(common(opl::routes()).with_state(p.clone()), "opl", &p),
+        cors,
+    )
 }
 
 /// The metrics port: `/metrics/prometheus` plus health and version.
 pub fn metrics_router(p: SharedPermissions) -> axum::Router {
     let m = p.metrics.clone();
-    common(axum::Router::new()).with_state(p).merge(
+    let cors = p.config.serve.metrics.cors.clone();
+    let router = common(axum::Router::new()).with_state(p).merge(
         axum::Router::new()
             .route("/metrics/prometheus", get(metrics::render))
             .with_state(m),
-    )
+    );
+    with_cors(router, &cors)
+}
+
+/// Keto's defaults for a listener's `cors` block (its config code's, which allows
+/// credentials so that a browser app may send `Authorization`).
+const CORS_DEFAULTS: gatehouse_core::cors::Defaults = gatehouse_core::cors::Defaults {
+    methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
+    headers: &["Authorization", "Content-Type"],
+    exposed: &["Content-Type"],
+    credentials: true,
+};
+
+/// The listener's CORS layer, outermost so that a preflight is answered before routing.
+fn with_cors(router: axum::Router, cors: &gatehouse_core::cors::Cors) -> axum::Router {
+    match gatehouse_core::cors::layer(cors, &CORS_DEFAULTS) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 fn counted(router: axum::Router, api: &'static str, p: &SharedPermissions) -> axum::Router {

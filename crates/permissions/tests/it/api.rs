@@ -561,6 +561,74 @@ fn reason(body: &Value) -> &str {
     body["error"]["reason"].as_str().unwrap_or_default()
 }
 
+/// `serve.<port>.cors` as in Keto: a browser app on an allowed origin may call the read
+/// port (preflight answered, the origin echoed, credentials allowed by default); another
+/// origin gets no CORS headers, and a port without the block answers none.
+#[tokio::test]
+async fn cors_is_served_where_configured() {
+    let mut cfg = legacy(&["docs"]);
+    cfg["serve"] = json!({"read": {"cors": {
+        "enabled": true, "allowed_origins": ["https://*.app.example"], "max_age": 60}}});
+    let k = start(&Backend::Sqlite, cfg).await;
+    let preflight = |port: &str, origin: &'static str| {
+        k.http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{port}/relation-tuples/check"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, authorization",
+            )
+            .send()
+    };
+    let r = preflight(&k.read, "https://admin.app.example")
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let h = r.headers();
+    assert_eq!(
+        h["access-control-allow-origin"],
+        "https://admin.app.example"
+    );
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert_eq!(h["access-control-max-age"], "60");
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+
+    let r = preflight(&k.read, "https://evil.example").await.unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+    let r = preflight(&k.write, "https://admin.app.example")
+        .await
+        .unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+
+    let r = k
+        .http
+        .get(format!("{}/namespaces", k.read))
+        .header("origin", "https://admin.app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://admin.app.example"
+    );
+    assert_eq!(r.headers()["access-control-expose-headers"], "content-type");
+}
+
 /// Go's decoder fills a struct only from an object, so Keto answers an array where a tuple
 /// (or a delta, or a subject set) belongs with 400; serde's derive would read it by position.
 #[tokio::test]
