@@ -45,6 +45,9 @@ pub struct Limits {
     pub batch_check_max_parallelization: usize,
     #[serde(default = "four_thousand")]
     pub max_expand_size: usize,
+    /// gatehouse's own: candidates one reverse lookup may gather before it refuses.
+    #[serde(default = "ten_thousand")]
+    pub max_lookup_candidates: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +58,7 @@ impl Default for Limits {
             max_batch_check_size: 10,
             batch_check_max_parallelization: 5,
             max_expand_size: 4000,
+            max_lookup_candidates: crate::reverse::MAX_CANDIDATES,
         }
     }
 }
@@ -73,6 +77,9 @@ fn hundred() -> usize {
 }
 fn four_thousand() -> usize {
     4000
+}
+fn ten_thousand() -> usize {
+    crate::reverse::MAX_CANDIDATES
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -206,6 +213,12 @@ impl Config {
                 "must be between 1 and 65535",
             ));
         }
+        if !(1..=1_000_000).contains(&cfg.limit.max_lookup_candidates) {
+            return Err(ConfigError::invalid(
+                key("limit.max_lookup_candidates"),
+                "must be between 1 and 1000000",
+            ));
+        }
         for (name, l) in [
             ("read", &cfg.serve.read),
             ("write", &cfg.serve.write),
@@ -272,6 +285,7 @@ impl Config {
             ("serve.metrics.host", Kind::String),
             ("serve.metrics.port", Kind::Integer),
             ("limit.max_read_depth", Kind::Integer),
+            ("limit.max_lookup_candidates", Kind::Integer),
             ("serve.read.cors.enabled", Kind::Bool),
             ("serve.read.cors.allowed_origins", Kind::StringList),
             ("serve.write.cors.enabled", Kind::Bool),
@@ -315,6 +329,17 @@ mod tests {
             let said = error_for(namespaces.clone());
             assert!(said.contains(key), "{namespaces}: {said}");
         }
+    }
+
+    #[test]
+    fn the_lookup_candidate_limit_is_checked() {
+        let with = |n: Value| {
+            let doc = json!({"dsn": "memory", "limit": {"max_lookup_candidates": n}});
+            Config::from_value(doc, "").map(|c| c.limit.max_lookup_candidates)
+        };
+        assert_eq!(with(json!(50)).unwrap(), 50);
+        let said = with(json!(0)).unwrap_err().to_string();
+        assert!(said.contains("`limit.max_lookup_candidates`"), "{said}");
     }
 
     #[test]

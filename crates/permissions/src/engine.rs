@@ -33,6 +33,12 @@ impl Verdict {
 pub enum CheckError {
     #[error("relation {relation:?} is not defined in namespace {namespace:?}")]
     UndefinedRelation { namespace: String, relation: String },
+    /// A reverse lookup would have to confirm more than `limit` candidates.
+    #[error(
+        "the lookup reaches more than {limit} candidate objects or subjects \
+         (limit.max_lookup_candidates); ask a narrower question or raise the limit"
+    )]
+    TooWide { limit: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -45,6 +51,8 @@ pub struct Engine<'a> {
     pub namespaces: &'a Namespaces,
     /// Subject sets followed per node (`limit.max_read_width`).
     pub max_width: usize,
+    /// Candidates a reverse lookup may gather (`limit.max_lookup_candidates`).
+    pub max_candidates: usize,
     steps: AtomicUsize,
     /// The check's lookups, opened at the first one. Where it holds a connection (SQLite),
     /// nothing that runs while it is held takes a second one, so a full pool cannot
@@ -108,6 +116,7 @@ impl<'a> Engine<'a> {
             store,
             namespaces,
             max_width,
+            max_candidates: crate::reverse::MAX_CANDIDATES,
             steps: AtomicUsize::new(0),
             reader: tokio::sync::Mutex::new(None),
         }

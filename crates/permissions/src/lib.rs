@@ -52,11 +52,13 @@ impl Permissions {
     }
 
     pub fn engine(&self) -> engine::Engine<'_> {
-        engine::Engine::new(
+        let mut engine = engine::Engine::new(
             &self.store,
             &self.namespaces,
             self.config.limit.max_read_width,
-        )
+        );
+        engine.max_candidates = self.config.limit.max_lookup_candidates;
+        engine
     }
 
     /// `max-depth` as Keto takes it: absent, zero or above the configured limit means the

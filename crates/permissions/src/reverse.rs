@@ -8,7 +8,9 @@ use crate::engine::{CheckError, Engine};
 use crate::tuple::{RelationTuple, Subject, SubjectSet};
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
-/// How many objects or subjects one lookup may gather before it stops looking.
+/// How many objects or subjects one lookup may gather by default
+/// (`limit.max_lookup_candidates`). Past it the lookup is refused rather than answered in
+/// part: a page cut from an incomplete set could leave out any subject, silently.
 pub const MAX_CANDIDATES: usize = 10_000;
 
 /// One page of a reverse lookup and where the next starts.
@@ -18,6 +20,15 @@ pub struct Page<T> {
 }
 
 impl Engine<'_> {
+    fn within_cap(&self, gathered: usize) -> Result<(), CheckError> {
+        if gathered > self.max_candidates {
+            return Err(CheckError::TooWide {
+                limit: self.max_candidates,
+            });
+        }
+        Ok(())
+    }
+
     /// Objects of `namespace` on which `subject` has `relation`, in order, after `after`.
     pub async fn list_objects(
         &self,
@@ -71,15 +82,14 @@ impl Engine<'_> {
         for _ in 0..depth.saturating_mul(2).max(1) {
             let mut next = Vec::new();
             for (key, range) in &frontier {
-                let left = MAX_CANDIDATES.saturating_sub(reached.len());
-                if left == 0 {
-                    break;
-                }
+                // One more than may be kept, to know when the cap is passed.
+                let left = self.max_candidates + 1 - reached.len();
                 for node in self.store.objects_pointing_to(key, *range, left).await? {
                     if reached.insert(node.clone()) {
                         next.push((format!("set:{}:{}", node.0, node.1), true));
                     }
                 }
+                self.within_cap(reached.len())?;
             }
             if next.is_empty() {
                 break;
@@ -104,14 +114,15 @@ impl Engine<'_> {
         let mut queue = VecDeque::from([((set.namespace.clone(), set.object.clone()), 0u32)]);
         let max_hops = depth.saturating_mul(2).max(1);
         while let Some((node, hops)) = queue.pop_front() {
-            if !seen.insert(node.clone()) || candidates.len() >= MAX_CANDIDATES {
+            if !seen.insert(node.clone()) {
                 continue;
             }
-            for s in self
+            let stored = self
                 .store
-                .subjects_of_object(&node.0, &node.1, MAX_CANDIDATES)
-                .await?
-            {
+                .subjects_of_object(&node.0, &node.1, self.max_candidates + 1)
+                .await?;
+            self.within_cap(stored.len())?;
+            for s in stored {
                 match &s {
                     Subject::Set(inner) if !inner.relation.is_empty() => {}
                     _ => {
@@ -125,6 +136,7 @@ impl Engine<'_> {
                     queue.push_back(((inner.namespace.clone(), inner.object.clone()), hops + 1));
                 }
             }
+            self.within_cap(candidates.len().max(seen.len()))?;
         }
         let mut items = Vec::new();
         for text in candidates

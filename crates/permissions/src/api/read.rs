@@ -183,14 +183,11 @@ async fn run_check(
     t: &RelationTuple,
     depth: Option<u32>,
 ) -> Result<bool, ApiError> {
-    match p.engine().check(t, p.depth(depth)).await {
-        Ok(v) => Ok(v.allowed()),
-        Err(CheckError::UndefinedRelation { .. }) => Err(ApiError::bad_request(format!(
-            "relation {:?} does not exist in namespace {:?}",
-            t.relation, t.namespace
-        ))),
-        Err(CheckError::Store(e)) => Err(ApiError::internal(e)),
-    }
+    p.engine()
+        .check(t, p.depth(depth))
+        .await
+        .map(|v| v.allowed())
+        .map_err(check_error)
 }
 
 async fn check_get_mirror(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Response {
@@ -339,6 +336,7 @@ fn check_error(e: CheckError) -> ApiError {
         } => ApiError::bad_request(format!(
             "relation {relation:?} does not exist in namespace {namespace:?}"
         )),
+        e @ CheckError::TooWide { .. } => ApiError::bad_request(e.to_string()),
         CheckError::Store(e) => ApiError::internal(e),
     }
 }

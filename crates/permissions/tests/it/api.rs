@@ -561,6 +561,50 @@ fn reason(body: &Value) -> &str {
     body["error"]["reason"].as_str().unwrap_or_default()
 }
 
+/// A reverse lookup that would gather more candidates than `limit.max_lookup_candidates`
+/// is refused with a 400 naming the limit, never answered from a part of them.
+#[tokio::test]
+async fn reverse_lookups_past_the_candidate_limit_are_refused() {
+    for backend in backends() {
+        let mut cfg = legacy(&["docs", "groups"]);
+        cfg["limit"] = json!({"max_lookup_candidates": 4});
+        let k = start(&backend, cfg).await;
+        let members = ["u1", "u2", "u3", "u4"].map(|u| format!("groups:g#members@{u}"));
+        k.insert(&members.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        k.insert(&["docs:d#viewers@groups:g#members"]).await;
+        let subjects = "/relation-tuples/list-subjects?namespace=docs&object=d&relation=viewers";
+        let objects = "/relation-tuples/list-objects?namespace=docs&relation=viewers&subject_id=u1";
+        let (status, body) = k.read_get(subjects).await;
+        assert_eq!(
+            (status, body["subjects"].as_array().map(Vec::len)),
+            (200, Some(4))
+        );
+        assert_eq!(k.read_get(objects).await.1["objects"], json!(["d"]));
+
+        k.insert(&["groups:g#members@u5"]).await;
+        k.insert(&[
+            "docs:e#viewers@groups:g#members",
+            "docs:f#viewers@groups:g#members",
+        ])
+        .await;
+        k.insert(&[
+            "docs:h#viewers@groups:g#members",
+            "docs:i#viewers@groups:g#members",
+        ])
+        .await;
+        for path in [subjects, objects] {
+            let (status, body) = k.read_get(path).await;
+            assert_eq!(status, 400, "{backend:?} {path}: {body}");
+            assert!(
+                reason(&body).contains("more than 4")
+                    && reason(&body).contains("limit.max_lookup_candidates"),
+                "{body}"
+            );
+        }
+    }
+}
+
 /// `serve.<port>.cors` as in Keto: a browser app on an allowed origin may call the read
 /// port (preflight answered, the origin echoed, credentials allowed by default); another
 /// origin gets no CORS headers, and a port without the block answers none.
