@@ -66,13 +66,13 @@ pub fn metrics_router(p: SharedPermissions) -> axum::Router {
     with_cors(router, &cors)
 }
 
-/// Keto's defaults for a listener's `cors` block (its config code's, which allows
-/// credentials so that a browser app may send `Authorization`).
+/// Keto's defaults for a listener's `cors` block: its config schema's, which its config
+/// loader applies before the code's own (so credentials stay off unless asked for).
 const CORS_DEFAULTS: gatehouse_core::cors::Defaults = gatehouse_core::cors::Defaults {
     methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
     headers: &["Authorization", "Content-Type"],
     exposed: &["Content-Type"],
-    credentials: true,
+    credentials: false,
 };
 
 /// The listener's CORS layer, outermost so that a preflight is answered before routing.

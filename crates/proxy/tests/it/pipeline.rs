@@ -666,7 +666,7 @@ async fn a_session_store_that_is_down_gets_the_rules_error_handler() {
 async fn cors_preflights_on_the_api_port_are_answered_for_allowed_origins() {
     let px = start(
         json!([rule("any", "http://<[^/]+>/<.*>", "http://127.0.0.1:1", "anonymous", "allow", json!([{"handler": "noop"}]))]),
-        json!({"serve": {"api": {"cors": {"enabled": true, "allowed_origins": ["https://app.example.org"],
+        json!({"serve": {"api": {"cors": {"enabled": true, "allowed_origins": ["https://app.example.org", "https://*.tenant.example"],
             "allowed_methods": ["GET"], "allowed_headers": ["Authorization"], "allow_credentials": true}}}}),
     )
     .await;
@@ -685,6 +685,28 @@ async fn cors_preflights_on_the_api_port_are_answered_for_allowed_origins() {
     assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
     let other = pre("https://evil.example.org").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+    // One `*` in an origin is a wildcard, as in Oathkeeper (rs/cors).
+    let tenant = pre("https://a.tenant.example").await.unwrap();
+    assert_eq!(
+        tenant.headers()["access-control-allow-origin"],
+        "https://a.tenant.example"
+    );
+    assert!(
+        pre("https://tenant.example.evil")
+            .await
+            .unwrap()
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let bad = try_start(
+        json!([]),
+        json!({"serve": {"api": {"cors": {"enabled": true, "allowed_origins": ["app.example.org"]}}}}),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(bad.contains("serve.api.cors.allowed_origins[0]"), "{bad}");
 
     let tls = try_start(
         json!([]),
