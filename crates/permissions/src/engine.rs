@@ -12,6 +12,7 @@ use crate::tuple::{RelationTuple, Subject, SubjectSet};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A check's outcome; `Unknown` means a limit (depth, steps) stopped it before an answer.
@@ -48,7 +49,7 @@ const MAX_STEPS: usize = 10_000;
 
 pub struct Engine<'a> {
     pub store: &'a TupleStore,
-    pub namespaces: &'a Namespaces,
+    pub namespaces: Arc<Namespaces>,
     /// Subject sets followed per node (`limit.max_read_width`).
     pub max_width: usize,
     /// Candidates a reverse lookup may gather (`limit.max_lookup_candidates`).
@@ -111,7 +112,7 @@ impl Any {
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(store: &'a TupleStore, namespaces: &'a Namespaces, max_width: usize) -> Self {
+    pub fn new(store: &'a TupleStore, namespaces: Arc<Namespaces>, max_width: usize) -> Self {
         Engine {
             store,
             namespaces,

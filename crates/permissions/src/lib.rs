@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod namespaces;
 pub mod opl;
+mod reload;
 pub mod reverse;
 pub mod store;
 pub mod tuple;
@@ -22,7 +23,7 @@ use store::TupleStore;
 pub struct Permissions {
     pub config: Config,
     pub store: TupleStore,
-    pub namespaces: Namespaces,
+    pub namespaces: namespaces::Current,
     /// Request counts for the metrics port.
     pub metrics: api::metrics::SharedMetrics,
 }
@@ -31,9 +32,10 @@ pub type SharedPermissions = Arc<Permissions>;
 
 impl Permissions {
     /// Connects, migrates, and loads the namespaces. An OPL file with errors stops
-    /// start-up with each error's line and column.
+    /// start-up with each error's line and column; a `file://` one is reloaded when it
+    /// changes (`reload`).
     pub async fn build(config: Config) -> Result<SharedPermissions, String> {
-        let namespaces = load_namespaces(&config).await?;
+        let (namespaces, source) = read_namespaces(&config).await?;
         let dsn = config.dsn.clone().unwrap_or_default();
         let db = gatehouse_store::Db::connect(&dsn)
             .await
@@ -43,18 +45,22 @@ impl Permissions {
             .migrate()
             .await
             .map_err(|e| format!("migrations: {e}"))?;
-        Ok(Arc::new(Permissions {
+        let p = Arc::new(Permissions {
             config,
             store,
-            namespaces,
+            namespaces: namespaces::Current::new(namespaces),
             metrics: Default::default(),
-        }))
+        });
+        if let Some((location, bytes)) = source {
+            reload::watch(&p, location, bytes);
+        }
+        Ok(p)
     }
 
     pub fn engine(&self) -> engine::Engine<'_> {
         let mut engine = engine::Engine::new(
             &self.store,
-            &self.namespaces,
+            self.namespaces.get(),
             self.config.limit.max_read_width,
         );
         engine.max_candidates = self.config.limit.max_lookup_candidates;
@@ -74,22 +80,37 @@ impl Permissions {
 
 /// Reads the namespaces the config points to.
 pub async fn load_namespaces(config: &Config) -> Result<Namespaces, String> {
+    read_namespaces(config)
+        .await
+        .map(|(namespaces, _)| namespaces)
+}
+
+/// The namespaces, and for an OPL file where it is and what it held.
+async fn read_namespaces(
+    config: &Config,
+) -> Result<(Namespaces, Option<(String, Vec<u8>)>), String> {
     match config.namespace_source("").map_err(|e| e.to_string())? {
-        NamespaceSource::Names(names) => Ok(Namespaces::from_names(names)),
+        NamespaceSource::Names(names) => Ok((Namespaces::from_names(names), None)),
         NamespaceSource::Opl(location) => {
             let bytes = gatehouse_core::loader::load(&location)
                 .await
                 .map_err(|e| format!("namespaces.location: {e}"))?;
-            let source = String::from_utf8(bytes)
-                .map_err(|_| format!("namespaces.location: {location} is not UTF-8"))?;
-            let classes = opl::parse(&source).map_err(|errors| {
-                let lines: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{location}:{}:{}: {}", e.line, e.column, e.message))
-                    .collect();
-                format!("the OPL file has errors:\n{}", lines.join("\n"))
-            })?;
-            Ok(Namespaces::from_opl(classes))
+            let namespaces = parse_opl(&location, &bytes)?;
+            Ok((namespaces, Some((location, bytes))))
         }
     }
+}
+
+/// An OPL file's classes; its errors each with the file, line and column.
+fn parse_opl(location: &str, bytes: &[u8]) -> Result<Namespaces, String> {
+    let source = std::str::from_utf8(bytes)
+        .map_err(|_| format!("namespaces.location: {location} is not UTF-8"))?;
+    let classes = opl::parse(source).map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{location}:{}:{}: {}", e.line, e.column, e.message))
+            .collect();
+        format!("the OPL file has errors:\n{}", lines.join("\n"))
+    })?;
+    Ok(Namespaces::from_opl(classes))
 }

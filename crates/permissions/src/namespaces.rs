@@ -3,6 +3,29 @@
 
 use crate::opl;
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// The namespaces in force. A request takes a snapshot and keeps it to its end; a reloaded
+/// OPL file replaces the whole set at once (`crate::reload`).
+#[derive(Debug, Default)]
+pub struct Current(RwLock<Arc<Namespaces>>);
+
+impl Current {
+    pub fn new(namespaces: Namespaces) -> Current {
+        Current(RwLock::new(Arc::new(namespaces)))
+    }
+
+    pub fn get(&self) -> Arc<Namespaces> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set(&self, namespaces: Namespaces) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(namespaces);
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Namespaces {

@@ -57,7 +57,7 @@ async fn list(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Resp
         let params = params(q.as_deref())?;
         let query = Query::from_params(&params).map_err(|e| ApiError::bad_request(e.0))?;
         if let Some(ns) = &query.namespace
-            && !p.namespaces.exists(ns)
+            && !p.namespaces.get().exists(ns)
         {
             return Err(unknown_namespace(ns));
         }
@@ -122,7 +122,7 @@ async fn check(
                     .map_err(|e| ApiError::bad_request(format!("could not unmarshal json: {e}")))?;
                 // Keto looks the namespace up before anything else: an unknown (or empty)
                 // one is a denial even when the rest of the body is incomplete.
-                if !p.namespaces.exists(&parsed.namespace) {
+                if !p.namespaces.get().exists(&parsed.namespace) {
                     None
                 } else {
                     Some(
@@ -240,7 +240,7 @@ async fn batch_check(
         for Object(body) in tuples {
             let item = match body.into_tuple().map_err(|e| e.0) {
                 Err(e) => json!({"allowed": false, "error": e}),
-                Ok(t) if !p.namespaces.exists(&t.namespace) => {
+                Ok(t) if !p.namespaces.get().exists(&t.namespace) => {
                     json!({"allowed": false, "error": format!("Unknown namespace with name \"{}\".", t.namespace)})
                 }
                 Ok(t) => match run_check(&p, &t, depth).await {
@@ -268,7 +268,7 @@ async fn expand(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Re
                 "namespace, object and relation are required",
             ));
         };
-        if !p.namespaces.exists(&namespace) {
+        if !p.namespaces.get().exists(&namespace) {
             return Err(unknown_namespace(&namespace));
         }
         let set = SubjectSet {
@@ -290,6 +290,7 @@ async fn expand(State(p): State<SharedPermissions>, RawQuery(q): RawQuery) -> Re
 async fn namespaces(State(p): State<SharedPermissions>) -> Response {
     let names: Vec<Value> = p
         .namespaces
+        .get()
         .names()
         .iter()
         .map(|n| json!({"name": n}))
@@ -361,7 +362,7 @@ async fn list_objects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery)
                 "namespace, relation and a subject are required",
             ));
         };
-        if !p.namespaces.exists(&namespace) {
+        if !p.namespaces.get().exists(&namespace) {
             return Err(unknown_namespace(&namespace));
         }
         let page = p
@@ -410,7 +411,7 @@ async fn list_subjects(State(p): State<SharedPermissions>, RawQuery(q): RawQuery
                 "max-depth",
             ])
             .map_err(|e| ApiError::bad_request(e.0))?;
-        if !p.namespaces.exists(&namespace) {
+        if !p.namespaces.get().exists(&namespace) {
             return Err(unknown_namespace(&namespace));
         }
         let set = SubjectSet {

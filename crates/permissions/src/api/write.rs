@@ -34,7 +34,7 @@ fn known(p: &SharedPermissions, t: &RelationTuple) -> Result<(), ApiError> {
     };
     match std::iter::once(t.namespace.as_str())
         .chain(set_namespace)
-        .find(|ns| !p.namespaces.exists(ns))
+        .find(|ns| !p.namespaces.get().exists(ns))
     {
         Some(unknown) => Err(unknown_namespace(unknown)),
         None => Ok(()),
@@ -113,7 +113,7 @@ async fn delete(
                 "the namespace query parameter is required",
             ));
         };
-        if !p.namespaces.exists(ns) {
+        if !p.namespaces.get().exists(ns) {
             return Err(unknown_namespace(ns));
         }
         p.store

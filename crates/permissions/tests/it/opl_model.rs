@@ -257,3 +257,67 @@ async fn concurrent_checks_each_get_their_own_answer() {
         }
     }
 }
+
+/// As in Keto, an edited OPL file (`file://`) is in force within seconds, without a
+/// restart; an edit with errors leaves the namespaces in force until it is fixed.
+#[tokio::test]
+async fn an_edited_opl_file_is_reloaded() {
+    const FIRST: &str = r#"
+import { Namespace, Context } from "@ory/keto-namespace-types"
+class User implements Namespace {}
+class Doc implements Namespace {
+  related: { viewers: User[] }
+}
+"#;
+    const SECOND: &str = r#"
+import { Namespace, Context } from "@ory/keto-namespace-types"
+class User implements Namespace {}
+class Folder implements Namespace {}
+class Doc implements Namespace {
+  related: { viewers: User[]; editors: User[] }
+  permits = {
+    view: (ctx: Context): boolean =>
+      this.related.viewers.includes(ctx.subject) || this.related.editors.includes(ctx.subject),
+  }
+}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let config = opl_config(dir.path(), FIRST);
+    let file = dir.path().join("namespaces.keto.ts");
+    let k = start(&crate::harness::Backend::Sqlite, config).await;
+    k.insert(&["Doc:a#viewers@User:ann"]).await;
+    let names = || async {
+        let (_, body) = k.read_get("/namespaces").await;
+        body["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names().await, ["User", "Doc"]);
+    let view = "/relation-tuples/check/openapi?namespace=Doc&object=a&relation=view\
+                &subject_set.namespace=User&subject_set.object=ann&subject_set.relation=";
+    assert_eq!(
+        k.read_get(view).await.0,
+        400,
+        "no `view` in the first model"
+    );
+
+    std::fs::write(&file, SECOND).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while names().await != ["User", "Folder", "Doc"] {
+        assert!(std::time::Instant::now() < deadline, "not reloaded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(k.allowed("Doc:a#view@User:ann", None).await);
+
+    std::fs::write(&file, "class Doc implements Namespace {\n  related: {").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        names().await,
+        ["User", "Folder", "Doc"],
+        "the broken edit is not taken"
+    );
+    assert!(k.allowed("Doc:a#view@User:ann", None).await);
+}
