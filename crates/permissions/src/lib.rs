@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod namespaces;
 pub mod opl;
+pub mod opl_source;
 mod reload;
 pub mod reverse;
 pub mod store;
@@ -51,8 +52,8 @@ impl Permissions {
             namespaces: namespaces::Current::new(namespaces),
             metrics: Default::default(),
         });
-        if let Some((location, bytes)) = source {
-            reload::watch(&p, location, bytes);
+        if let Some((location, loaded)) = source {
+            reload::watch(&p, location, loaded);
         }
         Ok(p)
     }
@@ -85,32 +86,16 @@ pub async fn load_namespaces(config: &Config) -> Result<Namespaces, String> {
         .map(|(namespaces, _)| namespaces)
 }
 
-/// The namespaces, and for an OPL file where it is and what it held.
+/// The namespaces, and for an OPL model where it is and what it held.
 async fn read_namespaces(
     config: &Config,
-) -> Result<(Namespaces, Option<(String, Vec<u8>)>), String> {
+) -> Result<(Namespaces, Option<(String, opl_source::OplSource)>), String> {
     match config.namespace_source("").map_err(|e| e.to_string())? {
         NamespaceSource::Names(names) => Ok((Namespaces::from_names(names), None)),
         NamespaceSource::Opl(location) => {
-            let bytes = gatehouse_core::loader::load(&location)
-                .await
-                .map_err(|e| format!("namespaces.location: {e}"))?;
-            let namespaces = parse_opl(&location, &bytes)?;
-            Ok((namespaces, Some((location, bytes))))
+            let source = opl_source::OplSource::read(&location).await?;
+            let namespaces = source.parse()?;
+            Ok((namespaces, Some((location, source))))
         }
     }
-}
-
-/// An OPL file's classes; its errors each with the file, line and column.
-fn parse_opl(location: &str, bytes: &[u8]) -> Result<Namespaces, String> {
-    let source = std::str::from_utf8(bytes)
-        .map_err(|_| format!("namespaces.location: {location} is not UTF-8"))?;
-    let classes = opl::parse(source).map_err(|errors| {
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{location}:{}:{}: {}", e.line, e.column, e.message))
-            .collect();
-        format!("the OPL file has errors:\n{}", lines.join("\n"))
-    })?;
-    Ok(Namespaces::from_opl(classes))
 }

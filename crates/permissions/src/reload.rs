@@ -1,20 +1,22 @@
-//! Keto reloads an OPL file given as `file://` when it changes, so an edited model applies
-//! without a restart; gatehouse does too. The file is read once a second and compared with
-//! what was loaded: polling also sees a Kubernetes ConfigMap update (a symlink swapped
-//! under the path), which file events can miss, and an OPL file is a few kilobytes.
+//! Keto reloads an OPL model given as `file://` (a file or a directory) when it changes, so
+//! an edited model applies without a restart; gatehouse does too. The location is read once
+//! a second and compared with what was loaded: polling also sees a Kubernetes ConfigMap
+//! update (a symlink swapped under the path), which file events can miss, and OPL files
+//! are a few kilobytes.
 //!
-//! A changed file with errors is logged with line and column, and the namespaces in force
-//! stay; so they do while the file cannot be read. Other locations (`base64://`,
+//! A changed model with errors is logged with file, line and column, and the namespaces in
+//! force stay; so they do while the location cannot be read. Other locations (`base64://`,
 //! `http(s)://`) are read once, at start-up.
 
 use crate::SharedPermissions;
+use crate::opl_source::OplSource;
 use std::sync::Arc;
 use std::time::Duration;
 
 const EVERY: Duration = Duration::from_secs(1);
 
 /// Watches `location` for as long as the service lives. `loaded` is what it held at start.
-pub fn watch(p: &SharedPermissions, location: String, loaded: Vec<u8>) {
+pub fn watch(p: &SharedPermissions, location: String, loaded: OplSource) {
     let Some(path) = location.strip_prefix("file://").map(str::to_string) else {
         return;
     };
@@ -29,49 +31,45 @@ pub fn watch(p: &SharedPermissions, location: String, loaded: Vec<u8>) {
             let Some(p) = service.upgrade() else {
                 return;
             };
-            let read = tokio::fs::read(&path).await;
-            state.look(&p, &location, read);
+            let read = OplSource::read_local(&path).await;
+            state.look(&p, read);
         }
     });
 }
 
 struct State {
-    /// The bytes last looked at, loaded or refused.
-    loaded: Vec<u8>,
+    /// The files last looked at, loaded or refused.
+    loaded: OplSource,
     /// The last problem logged, so that a file that stays broken is reported once.
     complaint: Option<String>,
 }
 
 impl State {
-    fn look(&mut self, p: &SharedPermissions, location: &str, read: std::io::Result<Vec<u8>>) {
-        let bytes = match read {
-            Ok(bytes) => bytes,
+    fn look(&mut self, p: &SharedPermissions, read: Result<OplSource, String>) {
+        let source = match read {
+            Ok(source) => source,
             Err(e) => {
-                return self.complain(format!(
-                    "namespaces.location: cannot read {location} ({e}); the namespaces \
-                     loaded before stay in force"
-                ));
+                return self.complain(format!("{e}; the namespaces loaded before stay in force"));
             }
         };
-        if bytes == self.loaded {
+        if source == self.loaded {
             self.complaint = None;
             return;
         }
-        match crate::parse_opl(location, &bytes) {
+        match source.parse() {
             Ok(namespaces) => {
                 tracing::info!(
-                    location,
                     namespaces = namespaces.names().len(),
-                    "the OPL file changed; its namespaces are in force"
+                    "the OPL model changed; its namespaces are in force"
                 );
                 p.namespaces.set(namespaces);
                 self.complaint = None;
             }
             Err(e) => self.complain(format!(
-                "{e}\nthe namespaces loaded before stay in force until the file is fixed"
+                "{e}\nthe namespaces loaded before stay in force until the model is fixed"
             )),
         }
-        self.loaded = bytes;
+        self.loaded = source;
     }
 
     fn complain(&mut self, message: String) {

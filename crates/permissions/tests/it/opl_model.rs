@@ -321,3 +321,58 @@ class Doc implements Namespace {
     );
     assert!(k.allowed("Doc:a#view@User:ann", None).await);
 }
+
+/// `namespaces.location` may name a directory, as in Keto: each visible file's classes,
+/// in file name order; hidden entries (a ConfigMap's `..data`) are skipped. A class
+/// declared in two files stops start-up naming both, and the directory is watched as a
+/// file is.
+#[tokio::test]
+async fn a_directory_of_opl_files_is_one_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("namespaces");
+    std::fs::create_dir_all(models.join("..data")).unwrap();
+    std::fs::write(models.join("..data/x.ts"), "not OPL").unwrap();
+    std::fs::write(models.join(".hidden.ts"), "not OPL either").unwrap();
+    std::fs::write(models.join("a.ts"), "class User implements Namespace {}\n").unwrap();
+    std::fs::write(
+        models.join("b.ts"),
+        "class User implements Namespace {}\nclass Team implements Namespace {\n  related: { members: User[] }\n}\n",
+    )
+    .unwrap();
+    let config =
+        serde_json::json!({"namespaces": {"location": format!("file://{}", models.display())}});
+    let twice = crate::harness::try_start(&crate::harness::Backend::Sqlite, config.clone())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        twice.contains("b.ts: class User is declared in") && twice.contains("a.ts too"),
+        "{twice}"
+    );
+
+    std::fs::write(
+        models.join("b.ts"),
+        "class Team implements Namespace {\n  related: { members: Team[] }\n}\n",
+    )
+    .unwrap();
+    let k = start(&crate::harness::Backend::Sqlite, config).await;
+    let names = || async {
+        let (_, body) = k.read_get("/namespaces").await;
+        body["namespaces"].clone()
+    };
+    assert_eq!(
+        names().await,
+        serde_json::json!([{"name": "User"}, {"name": "Team"}])
+    );
+    std::fs::write(
+        models.join("c.ts"),
+        "class Folder implements Namespace {}\n",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while names().await.as_array().unwrap().len() != 3 {
+        assert!(std::time::Instant::now() < deadline, "not reloaded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(names().await[2]["name"], "Folder");
+}
