@@ -7,6 +7,9 @@ use serde_json::Value;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Keto's schema lists it, for editors that validate the file.
+    #[serde(default, rename = "$schema")]
+    pub schema: Value,
     #[serde(default)]
     pub dsn: Option<String>,
     /// A list of `{id, name}`, a `file://` URI, or `{location: file://...opl.ts}`.
@@ -329,6 +332,12 @@ mod tests {
             let said = error_for(namespaces.clone());
             assert!(said.contains(key), "{namespaces}: {said}");
         }
+    }
+
+    #[test]
+    fn a_schema_key_is_accepted_as_keto_accepts_it() {
+        let doc = json!({"$schema": "https://example.test/keto.schema.json", "dsn": "memory"});
+        assert!(Config::from_value(doc, "").is_ok());
     }
 
     #[test]

@@ -32,9 +32,10 @@ fn known(p: &SharedPermissions, t: &RelationTuple) -> Result<(), ApiError> {
         crate::tuple::Subject::Set(s) => Some(s.namespace.as_str()),
         crate::tuple::Subject::Id(_) => None,
     };
+    let namespaces = p.namespaces.get();
     match std::iter::once(t.namespace.as_str())
         .chain(set_namespace)
-        .find(|ns| !p.namespaces.get().exists(ns))
+        .find(|ns| !namespaces.exists(ns))
     {
         Some(unknown) => Err(unknown_namespace(unknown)),
         None => Ok(()),
