@@ -82,6 +82,18 @@ pub enum PermissionsCommand {
         #[command(subcommand)]
         command: NamespaceCommand,
     },
+    /// Whether the server is ready: prints SERVING or NOT_SERVING, as `keto status` does
+    /// (gatehouse asks `/health/ready` where Keto asks its gRPC health service).
+    Status {
+        /// Which API to ask: read or write.
+        #[arg(long, default_value = "read", value_parser = ["read", "write"])]
+        endpoint: String,
+        /// Wait until it is SERVING, asking every half second.
+        #[arg(long)]
+        block: bool,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,6 +102,11 @@ pub enum MigrateCommand {
     Up {
         #[arg(short = 'y', long = "yes")]
         yes: bool,
+        #[arg(short = 'c', long = "config")]
+        config: Vec<PathBuf>,
+    },
+    /// List the migrations, each Applied or Pending; nothing is applied.
+    Status {
         #[arg(short = 'c', long = "config")]
         config: Vec<PathBuf>,
     },
@@ -297,10 +314,63 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&page)?);
             Ok(())
         }
+        PermissionsCommand::Migrate {
+            command: MigrateCommand::Status { config },
+        } => migration_status(load(&config)?).await,
+        PermissionsCommand::Status {
+            endpoint,
+            block,
+            target,
+        } => status(&endpoint, block, &target).await,
         PermissionsCommand::RelationTuple { command } => tuples(command).await,
         PermissionsCommand::Namespace {
             command: NamespaceCommand::Validate { files, config },
         } => validate(files, config).await,
+    }
+}
+
+/// `migrate status`: every migration the service knows, Applied or Pending.
+async fn migration_status(cfg: Config) -> anyhow::Result<()> {
+    let dsn = cfg.dsn.clone().unwrap_or_default();
+    let db = gatehouse_store::Db::connect(&dsn)
+        .await
+        .with_context(|| "database")?;
+    let applied = db.applied(gatehouse_permissions::store::SERVICE).await?;
+    println!("Version\tName\tStatus");
+    for m in gatehouse_permissions::store::MIGRATIONS {
+        let state = if applied.contains(&m.version) {
+            "Applied"
+        } else {
+            "Pending"
+        };
+        println!("{}\t{}\t{state}", m.version, m.name);
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// `status`: SERVING when the API answers ready; with `block`, asks until it does.
+async fn status(endpoint: &str, block: bool, target: &Target) -> anyhow::Result<()> {
+    let client = match endpoint {
+        "write" => Client::write(target).await?,
+        _ => Client::read(target).await?,
+    };
+    loop {
+        let answer = client.status_of("/health/ready").await;
+        match answer {
+            Ok(200) => {
+                println!("SERVING");
+                return Ok(());
+            }
+            Ok(_) if !block => {
+                println!("NOT_SERVING");
+                return Ok(());
+            }
+            Err(e) if !block => return Err(e),
+            Ok(code) => eprintln!("got {code} (NOT_SERVING), waiting until SERVING"),
+            Err(e) => eprintln!("{e:#}; retrying"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 
@@ -447,6 +517,23 @@ impl Client {
             reqwest::Client::new(),
             base.trim_end_matches('/').to_string(),
         ))
+    }
+
+    /// The status code of a GET; an error only when the server cannot be reached.
+    async fn status_of(&self, path: &str) -> anyhow::Result<u16> {
+        match self {
+            Client::Remote(http, base) => Ok(http
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {base}"))?
+                .status()
+                .as_u16()),
+            Client::Local(router) => {
+                let req = axum::http::Request::get(path).body(axum::body::Body::empty())?;
+                Ok(router.clone().oneshot(req).await?.status().as_u16())
+            }
+        }
     }
 
     /// Sends one call; a 4xx/5xx answer becomes an error with the server's reason.

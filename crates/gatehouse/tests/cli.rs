@@ -733,12 +733,52 @@ fn permissions_cli_like_the_keto_perms_container() {
     )
     .unwrap();
     let cfg_s = cfg.to_str().unwrap();
+    let migrations = || {
+        let out = gatehouse(
+            &["permissions", "migrate", "status", "-c", cfg_s],
+            dir.path(),
+            &[],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    let before = migrations();
+    assert!(
+        before.starts_with("Version\tName\tStatus\n1\ttuples\tPending\n"),
+        "{before}"
+    );
     let out = gatehouse(
         &["permissions", "migrate", "up", "-y", "-c", cfg_s],
         dir.path(),
         &[],
     );
     assert!(out.status.success(), "{}", text(&out));
+    let after = migrations();
+    assert!(
+        !after.contains("Pending") && after.contains("1\ttuples\tApplied"),
+        "{after}"
+    );
+
+    // `keto status`: NOT reachable is an error; --block waits for the server to come up.
+    let read_remote = format!("127.0.0.1:{read}");
+    let out = gatehouse(
+        &["permissions", "status", "--read-remote", &read_remote],
+        dir.path(),
+        &[],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let mut waiting = Command::new(BIN)
+        .args([
+            "permissions",
+            "status",
+            "--block",
+            "--read-remote",
+            &read_remote,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let _server = Server(
         Command::new(BIN)
             .args(["permissions", "serve", "-c", cfg_s])
@@ -757,6 +797,28 @@ fn permissions_cli_like_the_keto_perms_container() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while waiting.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "status --block did not return");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let said = waiting.wait_with_output().unwrap();
+    assert!(said.status.success());
+    assert_eq!(String::from_utf8_lossy(&said.stdout).trim(), "SERVING");
+    let out = gatehouse(
+        &[
+            "permissions",
+            "status",
+            "--endpoint",
+            "write",
+            "--write-remote",
+            &format!("127.0.0.1:{write}"),
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(text(&out).trim(), "SERVING");
+
     std::fs::write(
         dir.path().join("tuples.json"),
         r#"[{"namespace": "app", "object": "homepage", "relation": "read", "subject_id": "adaexample.org"}]"#,
