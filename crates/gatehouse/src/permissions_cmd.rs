@@ -121,21 +121,23 @@ pub enum TupleCommand {
     Delete(TupleArgs),
     /// List tuples matching the filters.
     Get {
-        #[arg(long)]
-        namespace: Option<String>,
-        #[arg(long)]
-        object: Option<String>,
-        #[arg(long)]
-        relation: Option<String>,
-        #[arg(long = "subject-id")]
-        subject_id: Option<String>,
-        /// `ns:obj#rel`
-        #[arg(long = "subject-set")]
-        subject_set: Option<String>,
+        #[command(flatten)]
+        filters: Filters,
         #[arg(long = "page-size")]
         page_size: Option<usize>,
         #[arg(long = "page-token")]
         page_token: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Delete every tuple matching the filters. Without --force, only shows (the first 100
+    /// of) what would be deleted, as Keto's `delete-all` does.
+    #[command(name = "delete-all")]
+    DeleteAll {
+        #[command(flatten)]
+        filters: Filters,
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -148,6 +150,46 @@ pub enum TupleCommand {
         #[arg(short = 'f', long, value_enum, default_value_t = JsonFormat::JsonPretty)]
         format: JsonFormat,
     },
+}
+
+/// Keto's relation query flags.
+#[derive(Args, Debug)]
+pub struct Filters {
+    #[arg(long)]
+    namespace: Option<String>,
+    #[arg(long)]
+    object: Option<String>,
+    #[arg(long)]
+    relation: Option<String>,
+    #[arg(long = "subject-id")]
+    subject_id: Option<String>,
+    /// `ns:obj#rel`
+    #[arg(long = "subject-set")]
+    subject_set: Option<String>,
+}
+
+impl Filters {
+    /// The filters as query parameters.
+    fn query(self) -> anyhow::Result<url::form_urlencoded::Serializer<'static, String>> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("namespace", self.namespace),
+            ("object", self.object),
+            ("relation", self.relation),
+            ("subject_id", self.subject_id),
+        ] {
+            if let Some(v) = v {
+                q.append_pair(k, &v);
+            }
+        }
+        if let Some(set) = self.subject_set {
+            if !set.contains(':') {
+                bail!("--subject-set must be ns:obj#rel, got {set:?}");
+            }
+            subject_params(&mut q, &set)?;
+        }
+        Ok(q)
+    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -584,38 +626,46 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
         TupleCommand::Create(args) => change(args, "insert").await,
         TupleCommand::Delete(args) => change(args, "delete").await,
         TupleCommand::Get {
-            namespace,
-            object,
-            relation,
-            subject_id,
-            subject_set,
+            filters,
             page_size,
             page_token,
             target,
         } => {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            for (k, v) in [
-                ("namespace", namespace),
-                ("object", object),
-                ("relation", relation),
-                ("subject_id", subject_id),
-            ] {
-                if let Some(v) = v {
-                    q.append_pair(k, &v);
-                }
-            }
-            if let Some(set) = subject_set {
-                if !set.contains(':') {
-                    bail!("--subject-set must be ns:obj#rel, got {set:?}");
-                }
-                subject_params(&mut q, &set)?;
-            }
+            let mut q = filters.query()?;
             page_params(&mut q, page_size, page_token);
             let page = Client::read(&target)
                 .await?
                 .send("GET", &format!("/relation-tuples?{}", q.finish()), None)
                 .await?;
             println!("{}", serde_json::to_string_pretty(&page)?);
+            Ok(())
+        }
+        TupleCommand::DeleteAll {
+            filters,
+            force,
+            target,
+        } => {
+            let mut q = filters.query()?;
+            if !force {
+                println!(
+                    "WARNING: This operation is not reversible. Please use the `--force` flag to proceed.\nThese tuples would be deleted:\n"
+                );
+                page_params(&mut q, Some(100), None);
+                let page = Client::read(&target)
+                    .await?
+                    .send("GET", &format!("/relation-tuples?{}", q.finish()), None)
+                    .await?;
+                println!("{}", serde_json::to_string_pretty(&page)?);
+                return Ok(());
+            }
+            Client::write(&target)
+                .await?
+                .send(
+                    "DELETE",
+                    &format!("/admin/relation-tuples?{}", q.finish()),
+                    None,
+                )
+                .await?;
             Ok(())
         }
         TupleCommand::Parse { files, format } => {

@@ -886,6 +886,44 @@ fn permissions_cli_like_the_keto_perms_container() {
     let out = with(&["permissions", "check", "bob", "read", "app:homepage"]);
     assert_eq!(text(&out).trim(), "Denied");
 
+    // Keto's delete-all: without --force it only shows what would go.
+    let out = with(&["permissions", "relation-tuple", "create", "more.json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let delete_all = [
+        "permissions",
+        "relation-tuple",
+        "delete-all",
+        "--namespace",
+        "app",
+        "--subject-id",
+        "bob",
+    ];
+    let out = with(&delete_all);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).starts_with("WARNING") && text(&out).contains("\"bob\""),
+        "{}",
+        text(&out)
+    );
+    let out = with(&["permissions", "check", "bob", "read", "app:homepage"]);
+    assert_eq!(
+        text(&out).trim(),
+        "Allowed",
+        "nothing was deleted without --force"
+    );
+    let out = with(&[&delete_all[..], &["--force"]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with(&["permissions", "check", "bob", "read", "app:homepage"]);
+    assert_eq!(text(&out).trim(), "Denied");
+    let out = with(&[
+        "permissions",
+        "check",
+        "adaexample.org",
+        "read",
+        "app:homepage",
+    ]);
+    assert_eq!(text(&out).trim(), "Allowed", "only bob's tuple matched");
+
     let out = with(&[
         "permissions",
         "list-objects",
