@@ -127,6 +127,8 @@ pub enum TupleCommand {
         page_size: Option<usize>,
         #[arg(long = "page-token")]
         page_token: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Default)]
+        format: Format,
         #[command(flatten)]
         target: Target,
     },
@@ -138,17 +140,19 @@ pub enum TupleCommand {
         filters: Filters,
         #[arg(long)]
         force: bool,
+        #[arg(long, value_enum, default_value_t = Format::Default)]
+        format: Format,
         #[command(flatten)]
         target: Target,
     },
     /// Turn text tuples (`ns:obj#rel@subject`, one per line, `//` comments) into JSON.
     Parse {
-        /// Files, or `-` for stdin.
+        /// Files (`-` for stdin), as `-f` or as arguments (older Keto's form).
+        #[arg(short = 'f', long = "file")]
+        file: Vec<PathBuf>,
         files: Vec<PathBuf>,
-        /// `json` (one line, for piping into `create -`) or `json-pretty`; Keto's
-        /// `-f/--format`.
-        #[arg(short = 'f', long, value_enum, default_value_t = JsonFormat::JsonPretty)]
-        format: JsonFormat,
+        #[arg(long, value_enum, default_value_t = Format::Default)]
+        format: Format,
     },
 }
 
@@ -192,10 +196,85 @@ impl Filters {
     }
 }
 
+/// Keto's `--format`: `default` (or `table`) is its table, `json` one line (for piping
+/// into `create -`), `json-pretty` indented.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JsonFormat {
+pub enum Format {
+    Default,
+    Table,
     Json,
     JsonPretty,
+}
+
+impl Format {
+    /// `value` as JSON in this format, or `None` for a table.
+    fn json(self, value: &Value) -> anyhow::Result<Option<String>> {
+        Ok(match self {
+            Format::Json => Some(serde_json::to_string(value)?),
+            Format::JsonPretty => Some(serde_json::to_string_pretty(value)?),
+            Format::Default | Format::Table => None,
+        })
+    }
+}
+
+/// A tuple's four columns in Keto's tables.
+fn tuple_columns(t: &Value) -> [String; 4] {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let subject = match t.get("subject_id") {
+        Some(id) => text(id),
+        None => {
+            let set = &t["subject_set"];
+            let (ns, obj, rel) = (
+                text(&set["namespace"]),
+                text(&set["object"]),
+                text(&set["relation"]),
+            );
+            if rel.is_empty() {
+                format!("{ns}:{obj}")
+            } else {
+                format!("{ns}:{obj}#{rel}")
+            }
+        }
+    };
+    [
+        text(&t["namespace"]),
+        text(&t["object"]),
+        text(&t["relation"]),
+        subject,
+    ]
+}
+
+/// Tuples as Keto prints a list of them: a header, a row each, cells tab-separated.
+fn tuple_table(tuples: &[Value]) -> String {
+    let mut out = String::from("NAMESPACE\tOBJECT\tRELATION NAME\tSUBJECT\t\n");
+    for t in tuples {
+        out.push_str(&tuple_columns(t).join("\t"));
+        out.push_str("\t\n");
+    }
+    out
+}
+
+/// A page of `relation-tuple get` (also the `delete-all` preview) in `format`.
+fn print_page(page: &Value, format: Format) -> anyhow::Result<()> {
+    let tuples = page["relation_tuples"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let token = page["next_page_token"].as_str().unwrap_or_default();
+    let shaped = json!({
+        "relation_tuples": tuples,
+        "is_last_page": token.is_empty(),
+        "next_page_token": token,
+    });
+    match format.json(&shaped)? {
+        Some(text) => println!("{text}"),
+        None => print!(
+            "{}\t\nNEXT PAGE TOKEN\t{token}\t\nIS LAST PAGE\t{}\t\n",
+            tuple_table(&tuples),
+            token.is_empty()
+        ),
+    }
+    Ok(())
 }
 
 #[derive(Args, Debug)]
@@ -629,6 +708,7 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
             filters,
             page_size,
             page_token,
+            format,
             target,
         } => {
             let mut q = filters.query()?;
@@ -637,12 +717,12 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
                 .await?
                 .send("GET", &format!("/relation-tuples?{}", q.finish()), None)
                 .await?;
-            println!("{}", serde_json::to_string_pretty(&page)?);
-            Ok(())
+            print_page(&page, format)
         }
         TupleCommand::DeleteAll {
             filters,
             force,
+            format,
             target,
         } => {
             let mut q = filters.query()?;
@@ -655,8 +735,7 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
                     .await?
                     .send("GET", &format!("/relation-tuples?{}", q.finish()), None)
                     .await?;
-                println!("{}", serde_json::to_string_pretty(&page)?);
-                return Ok(());
+                return print_page(&page, format);
             }
             Client::write(&target)
                 .await?
@@ -668,7 +747,15 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
                 .await?;
             Ok(())
         }
-        TupleCommand::Parse { files, format } => {
+        TupleCommand::Parse {
+            file,
+            files,
+            format,
+        } => {
+            let files = [file, files].concat();
+            if files.is_empty() {
+                bail!("name the files to parse (-f FILE, or - for stdin)");
+            }
             let mut out = Vec::new();
             for text in read_inputs(&files)? {
                 for line in text.lines() {
@@ -685,14 +772,31 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
                     )?);
                 }
             }
-            let text = match format {
-                JsonFormat::Json => serde_json::to_string(&out)?,
-                JsonFormat::JsonPretty => serde_json::to_string_pretty(&out)?,
-            };
-            println!("{text}");
-            Ok(())
+            print_parsed(&out, format)
         }
     }
+}
+
+/// Parsed tuples as Keto prints them: one tuple as a row (an object in JSON, a column of
+/// `FIELD value` lines in the table), several as a list.
+fn print_parsed(tuples: &[Value], format: Format) -> anyhow::Result<()> {
+    if let [one] = tuples {
+        match format.json(one)? {
+            Some(text) => println!("{text}"),
+            None => {
+                let fields = ["NAMESPACE", "OBJECT ID", "RELATION NAME", "SUBJECT"];
+                for (field, value) in fields.iter().zip(tuple_columns(one)) {
+                    println!("{field}\t{value}\t");
+                }
+            }
+        }
+        return Ok(());
+    }
+    match format.json(&Value::Array(tuples.to_vec()))? {
+        Some(text) => println!("{text}"),
+        None => print!("{}", tuple_table(tuples)),
+    }
+    Ok(())
 }
 
 /// Inserts or deletes tuples, all in one transaction.

@@ -855,14 +855,35 @@ fn permissions_cli_like_the_keto_perms_container() {
     let out = with(&["permissions", "check", "mallory", "read", "app:homepage"]);
     assert_eq!(text(&out).trim(), "Denied");
     let out = with(&["permissions", "relation-tuple", "get", "--namespace", "app"]);
-    assert!(text(&out).contains("adaexample.org"), "{}", text(&out));
+    assert_eq!(
+        text(&out),
+        "NAMESPACE\tOBJECT\tRELATION NAME\tSUBJECT\t\n\
+         app\thomepage\tread\tadaexample.org\t\n\
+         \t\nNEXT PAGE TOKEN\t\t\nIS LAST PAGE\ttrue\t\n"
+    );
+
+    let out = with(&[
+        "permissions",
+        "relation-tuple",
+        "get",
+        "--namespace",
+        "app",
+        "--format",
+        "json",
+    ]);
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["relation_tuples"][0]["subject_id"], "adaexample.org");
+    assert_eq!(
+        (&page["is_last_page"], &page["next_page_token"]),
+        (&serde_json::json!(true), &serde_json::json!(""))
+    );
 
     // Keto's metrics port counts what the read and write ports answered: the two checks,
-    // the listing and the write above.
+    // the two listings and the write above.
     let prometheus = http_get_text(metrics, "/metrics/prometheus");
     for line in [
         r#"gatehouse_permissions_requests_total{api="read",method="POST",route="/relation-tuples/check/openapi",status="200"} 2"#,
-        r#"gatehouse_permissions_requests_total{api="read",method="GET",route="/relation-tuples",status="200"} 1"#,
+        r#"gatehouse_permissions_requests_total{api="read",method="GET",route="/relation-tuples",status="200"} 2"#,
         r#"gatehouse_permissions_requests_total{api="write",method="PATCH",route="/admin/relation-tuples",status="204"} 1"#,
     ] {
         assert!(
@@ -901,7 +922,7 @@ fn permissions_cli_like_the_keto_perms_container() {
     let out = with(&delete_all);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).starts_with("WARNING") && text(&out).contains("\"bob\""),
+        text(&out).starts_with("WARNING") && text(&out).contains("app\thomepage\tread\tbob\t\n"),
         "{}",
         text(&out)
     );
@@ -956,11 +977,19 @@ fn permissions_cli_like_the_keto_perms_container() {
         "// the homepage\napp:homepage#read@bob\n\n  app:feed#read@https://id.example/carol\n",
     )
     .unwrap();
-    let out = gatehouse(
-        &["permissions", "relation-tuple", "parse", "tuples.txt"],
-        dir.path(),
-        &[],
+    // Keto's flags: `-f FILE`, `--format`; its table by default.
+    let parse = |args: &[&str]| {
+        let all = [&["permissions", "relation-tuple", "parse"][..], args].concat();
+        gatehouse(&all, dir.path(), &[])
+    };
+    let out = parse(&["-f", "tuples.txt"]);
+    assert_eq!(
+        text(&out),
+        "NAMESPACE\tOBJECT\tRELATION NAME\tSUBJECT\t\n\
+         app\thomepage\tread\tbob\t\n\
+         app\tfeed\tread\thttps://id.example/carol\t\n"
     );
+    let out = parse(&["-f", "tuples.txt", "--format", "json-pretty"]);
     let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(parsed[0]["subject_id"], "bob");
     // Only a whole line is a comment: a URL's `//` belongs to its tuple.
@@ -985,6 +1014,18 @@ fn permissions_cli_like_the_keto_perms_container() {
             r#"{"namespace":"app","object":"feed","relation":"read","#,
             r#""subject_set":{"namespace":"https","object":"//id.example/carol","relation":""}}]"#
         )
+    );
+    // One tuple is one row, as Keto prints it: an object in JSON, FIELD value lines.
+    std::fs::write(dir.path().join("one.txt"), "app:homepage#read@bob\n").unwrap();
+    let out = parse(&["-f", "one.txt", "--format", "json"]);
+    assert_eq!(
+        text(&out).trim(),
+        r#"{"namespace":"app","object":"homepage","relation":"read","subject_id":"bob"}"#
+    );
+    let out = parse(&["-f", "one.txt"]);
+    assert_eq!(
+        text(&out),
+        "NAMESPACE\tapp\t\nOBJECT ID\thomepage\t\nRELATION NAME\tread\t\nSUBJECT\tbob\t\n"
     );
 
     std::fs::write(
