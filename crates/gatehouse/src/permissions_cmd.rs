@@ -33,6 +33,9 @@ pub enum PermissionsCommand {
         object: Option<String>,
         #[arg(short = 'd', long = "max-depth")]
         max_depth: Option<u32>,
+        /// `default` prints Allowed or Denied; `json` prints `{"allowed":...}`.
+        #[arg(long, value_enum, default_value_t = Format::Default)]
+        format: Format,
         #[command(flatten)]
         target: Target,
     },
@@ -43,6 +46,10 @@ pub enum PermissionsCommand {
         object: Option<String>,
         #[arg(short = 'd', long = "max-depth")]
         max_depth: Option<u32>,
+        /// The tree as JSON: indented by default (Keto draws it as text), one line with
+        /// `json`.
+        #[arg(long, value_enum, default_value_t = Format::Default)]
+        format: Format,
         #[command(flatten)]
         target: Target,
     },
@@ -344,6 +351,7 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
             namespace_object,
             object,
             max_depth,
+            format,
             target,
         } => {
             let (namespace, object) = split_object(&namespace_object, object)?;
@@ -358,7 +366,10 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
                 .send("POST", &path, Some(t))
                 .await?;
             let allowed = answer["allowed"].as_bool().unwrap_or(false);
-            println!("{}", if allowed { "Allowed" } else { "Denied" });
+            match format.json(&json!({"allowed": allowed}))? {
+                Some(text) => println!("{text}"),
+                None => println!("{}", if allowed { "Allowed" } else { "Denied" }),
+            }
             Ok(())
         }
         PermissionsCommand::Expand {
@@ -366,6 +377,7 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
             namespace_object,
             object,
             max_depth,
+            format,
             target,
         } => {
             let (namespace, object) = split_object(&namespace_object, object)?;
@@ -384,7 +396,11 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-            println!("{}", serde_json::to_string_pretty(&tree)?);
+            let text = match format {
+                Format::Json => serde_json::to_string(&tree)?,
+                _ => serde_json::to_string_pretty(&tree)?,
+            };
+            println!("{text}");
             Ok(())
         }
         PermissionsCommand::ListObjects {

@@ -854,6 +854,16 @@ fn permissions_cli_like_the_keto_perms_container() {
     assert_eq!(text(&out).trim(), "Allowed");
     let out = with(&["permissions", "check", "mallory", "read", "app:homepage"]);
     assert_eq!(text(&out).trim(), "Denied");
+    let out = with(&[
+        "permissions",
+        "check",
+        "mallory",
+        "read",
+        "app:homepage",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(text(&out).trim(), r#"{"allowed":false}"#);
     let out = with(&["permissions", "relation-tuple", "get", "--namespace", "app"]);
     assert_eq!(
         text(&out),
@@ -878,11 +888,11 @@ fn permissions_cli_like_the_keto_perms_container() {
         (&serde_json::json!(true), &serde_json::json!(""))
     );
 
-    // Keto's metrics port counts what the read and write ports answered: the two checks,
+    // Keto's metrics port counts what the read and write ports answered: the three checks,
     // the two listings and the write above.
     let prometheus = http_get_text(metrics, "/metrics/prometheus");
     for line in [
-        r#"gatehouse_permissions_requests_total{api="read",method="POST",route="/relation-tuples/check/openapi",status="200"} 2"#,
+        r#"gatehouse_permissions_requests_total{api="read",method="POST",route="/relation-tuples/check/openapi",status="200"} 3"#,
         r#"gatehouse_permissions_requests_total{api="read",method="GET",route="/relation-tuples",status="200"} 2"#,
         r#"gatehouse_permissions_requests_total{api="write",method="PATCH",route="/admin/relation-tuples",status="204"} 1"#,
     ] {
