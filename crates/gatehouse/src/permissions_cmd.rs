@@ -46,8 +46,7 @@ pub enum PermissionsCommand {
         object: Option<String>,
         #[arg(short = 'd', long = "max-depth")]
         max_depth: Option<u32>,
-        /// The tree as JSON: indented by default (Keto draws it as text), one line with
-        /// `json`.
+        /// `default` draws the tree as Keto's CLI does; `json`/`json-pretty` print it.
         #[arg(long, value_enum, default_value_t = Format::Default)]
         format: Format,
         #[command(flatten)]
@@ -251,6 +250,41 @@ fn tuple_columns(t: &Value) -> [String; 4] {
     ]
 }
 
+/// An expand tree drawn as Keto's CLI draws it: a node's operation and tuple, then its
+/// children on box-drawing branches; a leaf is `∋ tuple`.
+fn tree_text(node: &Value) -> String {
+    let [ns, obj, rel, subject] = tuple_columns(&node["tuple"]);
+    let label = format!("{ns}:{obj}#{rel}@{subject}");
+    let kind = node["type"].as_str().unwrap_or_default();
+    if kind == "leaf" {
+        return format!("∋ {label}\u{fe0f}");
+    }
+    let children: Vec<Value> = node["children"].as_array().cloned().unwrap_or_default();
+    let drawn: Vec<String> = children
+        .iter()
+        .enumerate()
+        .map(|(i, child)| {
+            let indent = if i + 1 == children.len() {
+                "   "
+            } else {
+                "│  "
+            };
+            tree_text(child).replace('\n', &format!("\n{indent}"))
+        })
+        .collect();
+    let operation = match kind {
+        "intersection" => "and",
+        "union" => "or",
+        "exclusion" => "\\",
+        "not" => "not",
+        "tuple_to_subject_set" => "┐ tuple to userset",
+        "computed_subject_set" => "┐ computed userset",
+        _ => "",
+    };
+    let branch = if drawn.len() == 1 { "└" } else { "├" };
+    format!("{operation} {label}\n{branch}──{}", drawn.join("\n└──"))
+}
+
 /// Tuples as Keto prints a list of them: a header, a row each, cells tab-separated.
 fn tuple_table(tuples: &[Value]) -> String {
     let mut out = String::from("NAMESPACE\tOBJECT\tRELATION NAME\tSUBJECT\t\n");
@@ -396,11 +430,13 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-            let text = match format {
-                Format::Json => serde_json::to_string(&tree)?,
-                _ => serde_json::to_string_pretty(&tree)?,
-            };
-            println!("{text}");
+            match format.json(&tree)? {
+                Some(text) => println!("{text}"),
+                None if tree.is_null() => println!(
+                    "Got an empty tree. This probably means that the requested relation tuple is not present in Keto."
+                ),
+                None => println!("{}", tree_text(&tree)),
+            }
             Ok(())
         }
         PermissionsCommand::ListObjects {

@@ -864,6 +864,14 @@ fn permissions_cli_like_the_keto_perms_container() {
         "json",
     ]);
     assert_eq!(text(&out).trim(), r#"{"allowed":false}"#);
+    // Keto's CLI draws the expand tree.
+    let out = with(&["permissions", "expand", "read", "app:homepage"]);
+    assert_eq!(
+        text(&out),
+        "or :#@app:homepage#read\n└──∋ :#@adaexample.org\u{fe0f}\n",
+        "{}",
+        text(&out)
+    );
     let out = with(&["permissions", "relation-tuple", "get", "--namespace", "app"]);
     assert_eq!(
         text(&out),
