@@ -320,10 +320,14 @@ fn print_page(page: &Value, format: Format) -> anyhow::Result<()> {
 
 #[derive(Args, Debug)]
 pub struct TupleArgs {
+    /// JSON files or directories (every file below, as Keto reads them); `-` for stdin.
     #[arg(short = 'f', long = "file")]
     files: Vec<PathBuf>,
     /// `SUBJECT RELATION NS:OBJ`, or JSON files as older Keto took them
     parts: Vec<String>,
+    /// How to print the tuples written: Keto's table, or `json`/`json-pretty`.
+    #[arg(long, value_enum, default_value_t = Format::Default)]
+    format: Format,
     #[command(flatten)]
     target: Target,
 }
@@ -878,9 +882,8 @@ async fn change(mut args: TupleArgs, action: &str) -> anyhow::Result<()> {
     if list.is_empty() {
         bail!("no tuples given: use -f FILE (or -) or SUBJECT RELATION NAMESPACE:OBJECT");
     }
-    let n = list.len();
     let deltas: Vec<Value> = list
-        .into_iter()
+        .iter()
         .map(|t| json!({"action": action, "relation_tuple": t}))
         .collect();
     Client::write(&args.target)
@@ -891,17 +894,16 @@ async fn change(mut args: TupleArgs, action: &str) -> anyhow::Result<()> {
             Some(Value::Array(deltas)),
         )
         .await?;
-    println!(
-        "{n} relation tuple(s) {}",
-        if action == "insert" {
-            "created"
-        } else {
-            "deleted"
-        }
-    );
+    // As Keto: the tuples written, as a table or as JSON.
+    match args.format.json(&Value::Array(list.clone()))? {
+        Some(text) => println!("{text}"),
+        None => print!("{}", tuple_table(&list)),
+    }
     Ok(())
 }
 
+/// The texts of files, `-` (stdin) and directories (every file below, in name order, as
+/// Keto reads them).
 fn read_inputs(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for f in files {
@@ -910,13 +912,38 @@ fn read_inputs(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
             std::io::stdin().read_to_string(&mut s)?;
             out.push(s);
         } else {
-            out.push(
-                std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read {}", f.display()))?,
-            );
+            read_path(f, 0, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// How deep directories are followed: far enough for any tree of tuple files, short of a
+/// link loop.
+const MAX_DIR_DEPTH: usize = 16;
+
+fn read_path(path: &std::path::Path, depth: usize, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let cannot = || format!("cannot read {}", path.display());
+    if !path.is_dir() {
+        out.push(std::fs::read_to_string(path).with_context(cannot)?);
+        return Ok(());
+    }
+    if depth >= MAX_DIR_DEPTH {
+        bail!(
+            "{} is more than {MAX_DIR_DEPTH} directories deep",
+            path.display()
+        );
+    }
+    let mut entries = std::fs::read_dir(path)
+        .with_context(cannot)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(cannot)?;
+    entries.sort();
+    for entry in entries {
+        read_path(&entry, depth + 1, out)?;
+    }
+    Ok(())
 }
 
 async fn validate(files: Vec<PathBuf>, config: Vec<PathBuf>) -> anyhow::Result<()> {

@@ -843,6 +843,11 @@ fn permissions_cli_like_the_keto_perms_container() {
         "tuples.json",
     ]);
     assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        text(&out),
+        "NAMESPACE\tOBJECT\tRELATION NAME\tSUBJECT\t\napp\thomepage\tread\tadaexample.org\t\n",
+        "Keto prints the tuples written"
+    );
     let out = with(&[
         "permissions",
         "check",
@@ -924,6 +929,36 @@ fn permissions_cli_like_the_keto_perms_container() {
     assert!(out.status.success(), "{}", text(&out));
     let out = with(&["permissions", "check", "bob", "read", "app:homepage"]);
     assert_eq!(text(&out).trim(), "Denied");
+
+    // `-f` takes directories too: every file below, as Keto reads them.
+    let batch = dir.path().join("batch");
+    std::fs::create_dir_all(batch.join("more")).unwrap();
+    std::fs::write(
+        batch.join("a.json"),
+        r#"{"namespace": "app", "object": "feed", "relation": "read", "subject_id": "cy"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        batch.join("more/b.json"),
+        r#"[{"namespace": "app", "object": "feed", "relation": "read", "subject_id": "di"}]"#,
+    )
+    .unwrap();
+    let out = with(&[
+        "permissions",
+        "relation-tuple",
+        "create",
+        "-f",
+        "batch",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let written: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(written.as_array().map(Vec::len), Some(2), "{written}");
+    for who in ["cy", "di"] {
+        let out = with(&["permissions", "check", who, "read", "app:feed"]);
+        assert_eq!(text(&out).trim(), "Allowed", "{who}");
+    }
 
     // Keto's delete-all: without --force it only shows what would go.
     let out = with(&["permissions", "relation-tuple", "create", "more.json"]);
