@@ -91,12 +91,9 @@ pub enum PermissionsCommand {
     /// Whether the server is ready: prints SERVING or NOT_SERVING, as `keto status` does
     /// (gatehouse asks `/health/ready` where Keto asks its gRPC health service).
     Status {
-        /// Which API to ask: read or write.
+        /// Which API to ask: read or write. With --block, waits until it is SERVING.
         #[arg(long, default_value = "read", value_parser = ["read", "write"])]
         endpoint: String,
-        /// Wait until it is SERVING, asking every half second.
-        #[arg(long)]
-        block: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -362,6 +359,19 @@ pub struct Target {
     /// Use this config's database directly instead of a server.
     #[arg(short = 'c', long = "config")]
     config: Vec<PathBuf>,
+    /// Keto's flags for its gRPC client, read for HTTP: connect without TLS (a remote without
+    /// a scheme is plain HTTP already; this turns https:// into http://).
+    #[arg(long = "insecure-disable-transport-security")]
+    insecure_disable_transport_security: bool,
+    /// Accept any certificate from an https:// remote.
+    #[arg(long = "insecure-skip-hostname-verification")]
+    insecure_skip_hostname_verification: bool,
+    /// The host to ask for (the `Host` header; Keto's gRPC authority).
+    #[arg(long, env = "KETO_AUTHORITY")]
+    authority: Option<String>,
+    /// Wait until the remote accepts connections (and, for `status`, is ready).
+    #[arg(long)]
+    block: bool,
 }
 
 pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
@@ -494,11 +504,7 @@ pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
         PermissionsCommand::Migrate {
             command: MigrateCommand::Status { config },
         } => migration_status(load(&config)?).await,
-        PermissionsCommand::Status {
-            endpoint,
-            block,
-            target,
-        } => status(&endpoint, block, &target).await,
+        PermissionsCommand::Status { endpoint, target } => status(&endpoint, &target).await,
         PermissionsCommand::RelationTuple { command } => tuples(command).await,
         PermissionsCommand::Namespace {
             command: NamespaceCommand::Validate { files, config },
@@ -527,11 +533,12 @@ async fn migration_status(cfg: Config) -> anyhow::Result<()> {
 }
 
 /// `status`: SERVING when the API answers ready; with `block`, asks until it does.
-async fn status(endpoint: &str, block: bool, target: &Target) -> anyhow::Result<()> {
+async fn status(endpoint: &str, target: &Target) -> anyhow::Result<()> {
     let client = match endpoint {
         "write" => Client::write(target).await?,
         _ => Client::read(target).await?,
     };
+    let block = target.block;
     loop {
         let answer = client.status_of("/health/ready").await;
         match answer {
@@ -661,8 +668,82 @@ fn put_subject(t: &mut Value, subject: &str) -> anyhow::Result<()> {
 
 /// Sends API calls to a server, or to this process's handlers over the config's database.
 enum Client {
-    Remote(reqwest::Client, String),
+    Remote(Remote),
     Local(axum::Router),
+}
+
+/// A server and how to reach it.
+struct Remote {
+    http: reqwest::Client,
+    base: String,
+    authority: Option<String>,
+    /// `KETO_BEARER_TOKEN`, sent as `Authorization: Bearer` (Keto's CLI does the same).
+    token: Option<String>,
+    block: bool,
+}
+
+impl Remote {
+    fn new(t: &Target, remote: &str) -> anyhow::Result<Remote> {
+        let mut base = if remote.contains("://") {
+            remote.to_string()
+        } else {
+            format!("http://{remote}")
+        };
+        if t.insecure_disable_transport_security
+            && let Some(rest) = base.strip_prefix("https://")
+        {
+            base = format!("http://{rest}");
+        }
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(t.insecure_skip_hostname_verification)
+            .build()?;
+        Ok(Remote {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            authority: t.authority.clone().filter(|a| !a.is_empty()),
+            token: std::env::var("KETO_BEARER_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+            block: t.block,
+        })
+    }
+
+    /// Sends a request; with `block`, a refused connection is retried every half second.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> anyhow::Result<reqwest::Response> {
+        loop {
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base));
+            if let Some(body) = &body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+            }
+            if let Some(host) = &self.authority {
+                req = req.header("host", host);
+            }
+            if let Some(token) = &self.token {
+                req = req.bearer_auth(token);
+            }
+            match req.send().await {
+                Ok(res) => return Ok(res),
+                Err(e) if self.block && e.is_connect() => {
+                    eprintln!("cannot reach {} yet; retrying", self.base);
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot reach {}", self.base))
+                    );
+                }
+            }
+        }
+    }
 }
 
 impl Client {
@@ -685,25 +766,15 @@ impl Client {
                 .map_err(anyhow::Error::msg)?;
             return Ok(Client::Local(router(p)));
         }
-        let base = if remote.contains("://") {
-            remote.to_string()
-        } else {
-            format!("http://{remote}")
-        };
-        Ok(Client::Remote(
-            reqwest::Client::new(),
-            base.trim_end_matches('/').to_string(),
-        ))
+        Ok(Client::Remote(Remote::new(t, remote)?))
     }
 
     /// The status code of a GET; an error only when the server cannot be reached.
     async fn status_of(&self, path: &str) -> anyhow::Result<u16> {
         match self {
-            Client::Remote(http, base) => Ok(http
-                .get(format!("{base}{path}"))
-                .send()
-                .await
-                .with_context(|| format!("cannot reach {base}"))?
+            Client::Remote(remote) => Ok(remote
+                .send(reqwest::Method::GET, path, None)
+                .await?
                 .status()
                 .as_u16()),
             Client::Local(router) => {
@@ -717,15 +788,9 @@ impl Client {
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
         let (status, text) = match self {
-            Client::Remote(http, base) => {
+            Client::Remote(remote) => {
                 let m = reqwest::Method::from_bytes(method.as_bytes())?;
-                let res = http
-                    .request(m, format!("{base}{path}"))
-                    .header("content-type", "application/json")
-                    .body(bytes)
-                    .send()
-                    .await
-                    .with_context(|| format!("cannot reach {base}"))?;
+                let res = remote.send(m, path, Some(bytes)).await?;
                 (res.status().as_u16(), res.text().await?)
             }
             Client::Local(router) => {

@@ -1094,3 +1094,53 @@ fn permissions_cli_like_the_keto_perms_container() {
     assert!(!out.status.success());
     assert!(text(&out).contains("bad.ts:2:"), "{}", text(&out));
 }
+
+/// Keto's client flags, read for HTTP: `--authority` is the Host asked for,
+/// `KETO_BEARER_TOKEN` is sent as a bearer token, and `--insecure-disable-transport-security`
+/// turns an https:// remote into plain HTTP. A one-shot listener records the request.
+#[test]
+fn permissions_client_flags_reach_the_request() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            request.extend_from_slice(&buf[..n]);
+        }
+        let body = r#"{"allowed":true}"#;
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        String::from_utf8_lossy(&request).to_lowercase()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = gatehouse(
+        &[
+            "permissions",
+            "check",
+            "ann",
+            "read",
+            "app:homepage",
+            "--read-remote",
+            &format!("https://127.0.0.1:{port}"),
+            "--insecure-disable-transport-security",
+            "--authority",
+            "keto.internal",
+        ],
+        dir.path(),
+        &[("KETO_BEARER_TOKEN", "t0ken")],
+    );
+    assert_eq!(text(&out).trim(), "Allowed", "{}", text(&out));
+    let request = seen.join().unwrap();
+    assert!(request.contains("\r\nhost: keto.internal\r\n"), "{request}");
+    assert!(
+        request.contains("\r\nauthorization: bearer t0ken\r\n"),
+        "{request}"
+    );
+}
