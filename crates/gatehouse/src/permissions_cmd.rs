@@ -19,6 +19,9 @@ pub enum PermissionsCommand {
     Serve {
         #[arg(short = 'c', long = "config")]
         config: Vec<PathBuf>,
+        /// Accepted for compatibility with Ory's `serve` (gatehouse never sends telemetry).
+        #[arg(long = "sqa-opt-out", hide = true)]
+        sqa_opt_out: bool,
     },
     /// Database migrations.
     Migrate {
@@ -376,7 +379,7 @@ pub struct Target {
 
 pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
     match command {
-        PermissionsCommand::Serve { config } => serve(load(&config)?).await,
+        PermissionsCommand::Serve { config, .. } => serve(load(&config)?).await,
         PermissionsCommand::Migrate {
             command: MigrateCommand::Up { yes: _, config },
         } => {

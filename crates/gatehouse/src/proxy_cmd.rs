@@ -15,6 +15,10 @@ pub enum ProxyCommand {
         /// Config file (YAML or JSON); repeat to merge several, later ones win.
         #[arg(short = 'c', long = "config")]
         config: Vec<PathBuf>,
+        /// Accepted for compatibility with Oathkeeper's `serve` (gatehouse never sends
+        /// telemetry).
+        #[arg(long = "sqa-opt-out", hide = true)]
+        sqa_opt_out: bool,
     },
     /// Access rules.
     Rules {
@@ -60,7 +64,7 @@ pub enum RulesCommand {
 
 pub async fn run(command: ProxyCommand) -> anyhow::Result<()> {
     match command {
-        ProxyCommand::Serve { config } => serve(load(&config)?).await,
+        ProxyCommand::Serve { config, .. } => serve(load(&config)?).await,
         ProxyCommand::Rules {
             command: RulesCommand::Validate { files, config },
         } => validate(files, config).await,

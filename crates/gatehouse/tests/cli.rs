@@ -609,7 +609,13 @@ fn proxy_serve_answers_on_both_ports_and_stops_on_sigterm() {
     )
     .unwrap();
     let mut child = Command::new(BIN)
-        .args(["proxy", "serve", "-c", cfg.to_str().unwrap()])
+        .args([
+            "proxy",
+            "serve",
+            "--sqa-opt-out",
+            "-c",
+            cfg.to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -781,7 +787,7 @@ fn permissions_cli_like_the_keto_perms_container() {
         .unwrap();
     let _server = Server(
         Command::new(BIN)
-            .args(["permissions", "serve", "-c", cfg_s])
+            .args(["permissions", "serve", "-c", cfg_s, "--sqa-opt-out"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
