@@ -124,7 +124,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let cfg = config_file::load_all_in_one(&args.config, args.dev)?;
-            serve::run_all(cfg.identity, cfg.proxy, cfg.permissions).await
+            let (files, dev) = (args.config.clone(), args.dev);
+            let reread: gatehouse_permissions::reload::Reread = std::sync::Arc::new(move || {
+                config_file::load_all_in_one(&files, dev)
+                    .map_err(|e| format!("{e:#}"))?
+                    .permissions
+                    .ok_or_else(|| "the `permissions:` key is gone".to_string())
+            });
+            let permissions = cfg.permissions.map(|p| (p, reread));
+            serve::run_all(cfg.identity, cfg.proxy, permissions).await
         }
         Command::Identity {
             command: IdentityCommand::Serve(args),

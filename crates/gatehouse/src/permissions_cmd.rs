@@ -379,7 +379,12 @@ pub struct Target {
 
 pub async fn run(command: PermissionsCommand) -> anyhow::Result<()> {
     match command {
-        PermissionsCommand::Serve { config, .. } => serve(load(&config)?).await,
+        PermissionsCommand::Serve { config, .. } => {
+            let cfg = load(&config)?;
+            let reread: gatehouse_permissions::reload::Reread =
+                std::sync::Arc::new(move || load(&config).map_err(|e| format!("{e:#}")));
+            serve(cfg, reread).await
+        }
         PermissionsCommand::Migrate {
             command: MigrateCommand::Up { yes: _, config },
         } => {
@@ -571,17 +576,19 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<Config> {
     Ok(Config::from_value(doc, "")?)
 }
 
-async fn serve(cfg: Config) -> anyhow::Result<()> {
+async fn serve(cfg: Config, reread: gatehouse_permissions::reload::Reread) -> anyhow::Result<()> {
     let stop = shutdown_signal();
-    let (p, listeners) = build(cfg).await?;
+    let (p, listeners) = build(cfg, Some(reread)).await?;
     crate::serve::serve_until(listeners, stop, async {}).await;
     p.store.db.close().await;
     Ok(())
 }
 
-/// The service and its listeners (read, write, OPL).
+/// The service and its listeners (read, write, OPL); with `reread`, the namespaces follow
+/// the config file.
 pub async fn build(
     cfg: Config,
+    reread: Option<gatehouse_permissions::reload::Reread>,
 ) -> anyhow::Result<(gatehouse_permissions::SharedPermissions, Vec<Listener>)> {
     let (read, write, opl, metrics) = (
         cfg.serve.read.addr(),
@@ -589,7 +596,7 @@ pub async fn build(
         cfg.serve.opl.addr(),
         cfg.serve.metrics.addr(),
     );
-    let p = gatehouse_permissions::Permissions::build(cfg)
+    let p = gatehouse_permissions::Permissions::build_with(cfg, reread)
         .await
         .map_err(anyhow::Error::msg)
         .context("cannot start the permissions service")?;

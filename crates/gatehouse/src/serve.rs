@@ -23,7 +23,10 @@ pub async fn run(cfg: IdentityConfig, watch_courier: bool) -> anyhow::Result<()>
 pub async fn run_all(
     cfg: IdentityConfig,
     proxy: Option<gatehouse_proxy::config::Config>,
-    permissions: Option<gatehouse_permissions::config::Config>,
+    permissions: Option<(
+        gatehouse_permissions::config::Config,
+        gatehouse_permissions::reload::Reread,
+    )>,
 ) -> anyhow::Result<()> {
     run_services(cfg, true, proxy, permissions).await
 }
@@ -32,7 +35,10 @@ async fn run_services(
     cfg: IdentityConfig,
     watch_courier: bool,
     proxy_cfg: Option<gatehouse_proxy::config::Config>,
-    permissions_cfg: Option<gatehouse_permissions::config::Config>,
+    permissions_cfg: Option<(
+        gatehouse_permissions::config::Config,
+        gatehouse_permissions::reload::Reread,
+    )>,
 ) -> anyhow::Result<()> {
     let public_addr = format!("{}:{}", cfg.serve.public.host, cfg.serve.public.port);
     let admin_addr = format!("{}:{}", cfg.serve.admin.host, cfg.serve.admin.port);
@@ -59,9 +65,9 @@ async fn run_services(
         router: gatehouse_identity::api::public_router(svc.clone()),
     }];
     let mut permissions = None;
-    if let Some(pc) = permissions_cfg {
+    if let Some((pc, reread)) = permissions_cfg {
         let read = pc.serve.read.clone();
-        let (p, more) = crate::permissions_cmd::build(pc).await?;
+        let (p, more) = crate::permissions_cmd::build(pc, Some(reread)).await?;
         for base in local_bases(&read.host, read.port) {
             local.push(gatehouse_proxy::call::Local {
                 base,

@@ -1099,6 +1099,31 @@ fn permissions_cli_like_the_keto_perms_container() {
     );
     assert!(!out.status.success());
     assert!(text(&out).contains("bad.ts:2:"), "{}", text(&out));
+
+    // As Keto, the running server follows keto.yml: a namespace added to the list is
+    // served without a restart; a broken edit leaves the namespaces in force.
+    let config = std::fs::read_to_string(&cfg).unwrap();
+    let namespaces = || http_get_text(read, "/namespaces");
+    assert_eq!(namespaces(), r#"{"namespaces":[{"name":"app"}]}"#);
+    std::fs::write(
+        &cfg,
+        config.replace(
+            "    name: app\n",
+            "    name: app\n  - id: 1\n    name: docs\n",
+        ),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !namespaces().contains("docs") {
+        assert!(Instant::now() < deadline, "keto.yml was not reloaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::write(&cfg, "namespaces: [unclosed").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        namespaces(),
+        r#"{"namespaces":[{"name":"app"},{"name":"docs"}]}"#
+    );
 }
 
 /// Keto's client flags, read for HTTP: `--authority` is the Host asked for,

@@ -10,7 +10,7 @@ pub mod engine;
 pub mod namespaces;
 pub mod opl;
 pub mod opl_source;
-mod reload;
+pub mod reload;
 pub mod reverse;
 pub mod store;
 pub mod tuple;
@@ -36,7 +36,16 @@ impl Permissions {
     /// start-up with each error's line and column; a `file://` one is reloaded when it
     /// changes (`reload`).
     pub async fn build(config: Config) -> Result<SharedPermissions, String> {
-        let (namespaces, source) = read_namespaces(&config).await?;
+        Self::build_with(config, None).await
+    }
+
+    /// [`build`](Self::build), and with `reread` the namespaces follow the config file too:
+    /// a new list or model location is applied without a restart, as in Keto.
+    pub async fn build_with(
+        config: Config,
+        reread: Option<reload::Reread>,
+    ) -> Result<SharedPermissions, String> {
+        let (namespaces, loaded) = read_namespaces(&config).await?;
         let dsn = config.dsn.clone().unwrap_or_default();
         let db = gatehouse_store::Db::connect(&dsn)
             .await
@@ -52,9 +61,7 @@ impl Permissions {
             namespaces: namespaces::Current::new(namespaces),
             metrics: Default::default(),
         });
-        if let Some((location, loaded)) = source {
-            reload::watch(&p, location, loaded);
-        }
+        reload::watch(&p, loaded, reread);
         Ok(p)
     }
 
@@ -86,16 +93,14 @@ pub async fn load_namespaces(config: &Config) -> Result<Namespaces, String> {
         .map(|(namespaces, _)| namespaces)
 }
 
-/// The namespaces, and for an OPL model where it is and what it held.
-async fn read_namespaces(
-    config: &Config,
-) -> Result<(Namespaces, Option<(String, opl_source::OplSource)>), String> {
-    match config.namespace_source("").map_err(|e| e.to_string())? {
-        NamespaceSource::Names(names) => Ok((Namespaces::from_names(names), None)),
+/// The namespaces, and what they were made from.
+async fn read_namespaces(config: &Config) -> Result<(Namespaces, reload::Loaded), String> {
+    let loaded = match config.namespace_source("").map_err(|e| e.to_string())? {
+        NamespaceSource::Names(names) => reload::Loaded::Names(names),
         NamespaceSource::Opl(location) => {
             let source = opl_source::OplSource::read(&location).await?;
-            let namespaces = source.parse()?;
-            Ok((namespaces, Some((location, source))))
+            reload::Loaded::Model { location, source }
         }
-    }
+    };
+    Ok((loaded.parse()?, loaded))
 }
