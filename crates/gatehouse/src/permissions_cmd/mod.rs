@@ -11,7 +11,13 @@ use gatehouse_permissions::config::Config;
 use serde_json::{Value, json};
 use std::io::Read;
 use std::path::PathBuf;
-use tower::ServiceExt;
+
+mod client;
+mod output;
+
+use client::Client;
+pub use output::Format;
+use output::{print_page, print_parsed, print_tuples, tree_text};
 
 #[derive(Subcommand, Debug)]
 pub enum PermissionsCommand {
@@ -200,122 +206,6 @@ impl Filters {
         }
         Ok(q)
     }
-}
-
-/// Keto's `--format`: `default` (or `table`) is its table, `json` one line (for piping
-/// into `create -`), `json-pretty` indented.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Default,
-    Table,
-    Json,
-    JsonPretty,
-}
-
-impl Format {
-    /// `value` as JSON in this format, or `None` for a table.
-    fn json(self, value: &Value) -> anyhow::Result<Option<String>> {
-        Ok(match self {
-            Format::Json => Some(serde_json::to_string(value)?),
-            Format::JsonPretty => Some(serde_json::to_string_pretty(value)?),
-            Format::Default | Format::Table => None,
-        })
-    }
-}
-
-/// A tuple's four columns in Keto's tables.
-fn tuple_columns(t: &Value) -> [String; 4] {
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let subject = match t.get("subject_id") {
-        Some(id) => text(id),
-        None => {
-            let set = &t["subject_set"];
-            let (ns, obj, rel) = (
-                text(&set["namespace"]),
-                text(&set["object"]),
-                text(&set["relation"]),
-            );
-            if rel.is_empty() {
-                format!("{ns}:{obj}")
-            } else {
-                format!("{ns}:{obj}#{rel}")
-            }
-        }
-    };
-    [
-        text(&t["namespace"]),
-        text(&t["object"]),
-        text(&t["relation"]),
-        subject,
-    ]
-}
-
-/// An expand tree drawn as Keto's CLI draws it: a node's operation and tuple, then its
-/// children on box-drawing branches; a leaf is `∋ tuple`.
-fn tree_text(node: &Value) -> String {
-    let [ns, obj, rel, subject] = tuple_columns(&node["tuple"]);
-    let label = format!("{ns}:{obj}#{rel}@{subject}");
-    let kind = node["type"].as_str().unwrap_or_default();
-    if kind == "leaf" {
-        return format!("∋ {label}\u{fe0f}");
-    }
-    let children: Vec<Value> = node["children"].as_array().cloned().unwrap_or_default();
-    let drawn: Vec<String> = children
-        .iter()
-        .enumerate()
-        .map(|(i, child)| {
-            let indent = if i + 1 == children.len() {
-                "   "
-            } else {
-                "│  "
-            };
-            tree_text(child).replace('\n', &format!("\n{indent}"))
-        })
-        .collect();
-    let operation = match kind {
-        "intersection" => "and",
-        "union" => "or",
-        "exclusion" => "\\",
-        "not" => "not",
-        "tuple_to_subject_set" => "┐ tuple to userset",
-        "computed_subject_set" => "┐ computed userset",
-        _ => "",
-    };
-    let branch = if drawn.len() == 1 { "└" } else { "├" };
-    format!("{operation} {label}\n{branch}──{}", drawn.join("\n└──"))
-}
-
-/// Tuples as Keto prints a list of them: a header, a row each, cells tab-separated.
-fn tuple_table(tuples: &[Value]) -> String {
-    let mut out = String::from("NAMESPACE\tOBJECT\tRELATION NAME\tSUBJECT\t\n");
-    for t in tuples {
-        out.push_str(&tuple_columns(t).join("\t"));
-        out.push_str("\t\n");
-    }
-    out
-}
-
-/// A page of `relation-tuple get` (also the `delete-all` preview) in `format`.
-fn print_page(page: &Value, format: Format) -> anyhow::Result<()> {
-    let tuples = page["relation_tuples"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let token = page["next_page_token"].as_str().unwrap_or_default();
-    let shaped = json!({
-        "relation_tuples": tuples,
-        "is_last_page": token.is_empty(),
-        "next_page_token": token,
-    });
-    match format.json(&shaped)? {
-        Some(text) => println!("{text}"),
-        None => print!(
-            "{}\t\nNEXT PAGE TOKEN\t{token}\t\nIS LAST PAGE\t{}\t\n",
-            tuple_table(&tuples),
-            token.is_empty()
-        ),
-    }
-    Ok(())
 }
 
 #[derive(Args, Debug)]
@@ -676,161 +566,6 @@ fn put_subject(t: &mut Value, subject: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends API calls to a server, or to this process's handlers over the config's database.
-enum Client {
-    Remote(Remote),
-    Local(axum::Router),
-}
-
-/// A server and how to reach it.
-struct Remote {
-    http: reqwest::Client,
-    base: String,
-    authority: Option<String>,
-    /// `KETO_BEARER_TOKEN`, sent as `Authorization: Bearer` (Keto's CLI does the same).
-    token: Option<String>,
-    block: bool,
-}
-
-impl Remote {
-    fn new(t: &Target, remote: &str) -> anyhow::Result<Remote> {
-        let mut base = if remote.contains("://") {
-            remote.to_string()
-        } else {
-            format!("http://{remote}")
-        };
-        if t.insecure_disable_transport_security
-            && let Some(rest) = base.strip_prefix("https://")
-        {
-            base = format!("http://{rest}");
-        }
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(t.insecure_skip_hostname_verification)
-            .build()?;
-        Ok(Remote {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-            authority: t.authority.clone().filter(|a| !a.is_empty()),
-            token: std::env::var("KETO_BEARER_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty()),
-            block: t.block,
-        })
-    }
-
-    /// Sends a request; with `block`, a refused connection is retried every half second.
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<String>,
-    ) -> anyhow::Result<reqwest::Response> {
-        loop {
-            let mut req = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base));
-            if let Some(body) = &body {
-                req = req
-                    .header("content-type", "application/json")
-                    .body(body.clone());
-            }
-            if let Some(host) = &self.authority {
-                req = req.header("host", host);
-            }
-            if let Some(token) = &self.token {
-                req = req.bearer_auth(token);
-            }
-            match req.send().await {
-                Ok(res) => return Ok(res),
-                Err(e) if self.block && e.is_connect() => {
-                    eprintln!("cannot reach {} yet; retrying", self.base);
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                }
-                Err(e) => {
-                    return Err(
-                        anyhow::Error::new(e).context(format!("cannot reach {}", self.base))
-                    );
-                }
-            }
-        }
-    }
-}
-
-impl Client {
-    async fn read(t: &Target) -> anyhow::Result<Client> {
-        Client::new(t, &t.read_remote, gatehouse_permissions::api::read_router).await
-    }
-
-    async fn write(t: &Target) -> anyhow::Result<Client> {
-        Client::new(t, &t.write_remote, gatehouse_permissions::api::write_router).await
-    }
-
-    async fn new(
-        t: &Target,
-        remote: &str,
-        router: fn(gatehouse_permissions::SharedPermissions) -> axum::Router,
-    ) -> anyhow::Result<Client> {
-        if !t.config.is_empty() {
-            let p = gatehouse_permissions::Permissions::build(load(&t.config)?)
-                .await
-                .map_err(anyhow::Error::msg)?;
-            return Ok(Client::Local(router(p)));
-        }
-        Ok(Client::Remote(Remote::new(t, remote)?))
-    }
-
-    /// The status code of a GET; an error only when the server cannot be reached.
-    async fn status_of(&self, path: &str) -> anyhow::Result<u16> {
-        match self {
-            Client::Remote(remote) => Ok(remote
-                .send(reqwest::Method::GET, path, None)
-                .await?
-                .status()
-                .as_u16()),
-            Client::Local(router) => {
-                let req = axum::http::Request::get(path).body(axum::body::Body::empty())?;
-                Ok(router.clone().oneshot(req).await?.status().as_u16())
-            }
-        }
-    }
-
-    /// Sends one call; a 4xx/5xx answer becomes an error with the server's reason.
-    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-        let (status, text) = match self {
-            Client::Remote(remote) => {
-                let m = reqwest::Method::from_bytes(method.as_bytes())?;
-                let res = remote.send(m, path, Some(bytes)).await?;
-                (res.status().as_u16(), res.text().await?)
-            }
-            Client::Local(router) => {
-                let req = axum::http::Request::builder()
-                    .method(method)
-                    .uri(path)
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(bytes))?;
-                let res = router.clone().oneshot(req).await?;
-                let status = res.status().as_u16();
-                let b = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
-                (status, String::from_utf8_lossy(&b).into_owned())
-            }
-        };
-        let value: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        if status >= 400 && status != 403 {
-            let reason = value["error"]["reason"]
-                .as_str()
-                .or(value["error"]["message"].as_str())
-                .unwrap_or("");
-            bail!("the server answered {status}: {reason}");
-        }
-        Ok(value)
-    }
-}
-
 async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
     match command {
         TupleCommand::Create(args) => change(args, "insert").await,
@@ -908,28 +643,6 @@ async fn tuples(command: TupleCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Parsed tuples as Keto prints them: one tuple as a row (an object in JSON, a column of
-/// `FIELD value` lines in the table), several as a list.
-fn print_parsed(tuples: &[Value], format: Format) -> anyhow::Result<()> {
-    if let [one] = tuples {
-        match format.json(one)? {
-            Some(text) => println!("{text}"),
-            None => {
-                let fields = ["NAMESPACE", "OBJECT ID", "RELATION NAME", "SUBJECT"];
-                for (field, value) in fields.iter().zip(tuple_columns(one)) {
-                    println!("{field}\t{value}\t");
-                }
-            }
-        }
-        return Ok(());
-    }
-    match format.json(&Value::Array(tuples.to_vec()))? {
-        Some(text) => println!("{text}"),
-        None => print!("{}", tuple_table(tuples)),
-    }
-    Ok(())
-}
-
 /// Inserts or deletes tuples, all in one transaction.
 async fn change(mut args: TupleArgs, action: &str) -> anyhow::Result<()> {
     // Older Keto took the JSON files as arguments (`create tuples.json`): arguments that are
@@ -970,11 +683,7 @@ async fn change(mut args: TupleArgs, action: &str) -> anyhow::Result<()> {
         )
         .await?;
     // As Keto: the tuples written, as a table or as JSON.
-    match args.format.json(&Value::Array(list.clone()))? {
-        Some(text) => println!("{text}"),
-        None => print!("{}", tuple_table(&list)),
-    }
-    Ok(())
+    print_tuples(&list, args.format)
 }
 
 /// The texts of files, `-` (stdin) and directories (every file below, in name order, as
