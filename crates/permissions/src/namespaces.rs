@@ -5,8 +5,8 @@ use crate::opl;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-/// The namespaces in force. A request takes a snapshot and keeps it to its end; a reloaded
-/// OPL file replaces the whole set at once (`crate::reload`).
+/// The namespaces in force. A check's engine takes a snapshot and keeps it to its end; a
+/// reload replaces the whole set at once (`crate::reload`).
 #[derive(Debug, Default)]
 pub struct Current(RwLock<Arc<Namespaces>>);
 
